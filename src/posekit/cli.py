@@ -1,0 +1,43 @@
+"""`posekit <verb>`: thin. Parses, calls the library, prints."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each verb is a module in posekit.commands with add_parser(subparsers) and run(args) -> int.
+COMMANDS = (
+    "models",
+)
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posekit", description="2D human pose estimation: train, evaluate, run.")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"posekit.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (CliError, ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
+        # Library errors carry messages that name the file or key; print that, not a traceback.
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"posekit {args.verb}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

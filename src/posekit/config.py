@@ -1,0 +1,279 @@
+"""Typed experiment configs: YAML into dataclasses, KEY=VALUE overrides, clear errors.
+
+Every field is declared with its type; an unknown key or a value of the wrong type is an error that
+names the dotted key, raised before any work starts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config key is unknown or has a bad value; the message names the key."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Generic machinery
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp)).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check (and gently coerce: int->float, list->tuple) a value against a type annotation."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"config key '{key}': {value!r} is not a {' or '.join(_type_name(a) for a in args)}")
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': expected a mapping, got {value!r}")
+        return from_dict(tp, value, prefix=key)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': expected a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"config key '{key}': expected {len(args)} values, got {len(value)}")
+            return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        items = [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{key}': expected an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}': expected true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key '{key}': expected a string, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: dict, prefix: str = "") -> Any:
+    """Build dataclass `cls` from a plain dict, rejecting unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        where = f" in '{prefix}'" if prefix else ""
+        raise ConfigError(f"unknown config key '{_join(prefix, unknown[0])}'{where}; "
+                          f"known keys: {', '.join(sorted(names))}")
+    kwargs = {k: _coerce(v, hints[k], _join(prefix, k)) for k, v in data.items()}
+    obj = cls(**kwargs)
+    check = getattr(obj, "check", None)
+    if callable(check):
+        check()
+    return obj
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def to_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply `a.b.c=VALUE` strings (VALUE parsed as YAML) onto a nested dict, in place."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' is not KEY=VALUE")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override '{item}': cannot parse value: {exc}") from None
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override '{item}': '{part}' is not a section")
+        node[parts[-1]] = value
+    return data
+
+
+def _load_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """Read a YAML config; a top-level `base: other.yaml` is merged underneath (relative path)."""
+    if path in seen:
+        raise ConfigError(f"{path}: circular 'base' include")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys")
+    base = data.pop("base", None)
+    if base:
+        merged = _load_yaml((path.parent / base).resolve(), seen + (path,))
+        _deep_merge(merged, data)
+        return merged
+    return data
+
+
+def _deep_merge(into: dict, new: dict) -> None:
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _deep_merge(into[k], v)
+        else:
+            into[k] = v
+
+
+# ---------------------------------------------------------------------------------------------
+# The experiment schema
+
+
+@dataclass
+class AugmentConfig:
+    flip: float = 0.5                      # probability of a horizontal flip
+    half_body: float = 0.0                 # probability of the half-body crop (top-down)
+    scale: tuple[float, float] = (0.75, 1.25)
+    rotation: float = 40.0                 # max |degrees|
+    rotation_prob: float = 0.6
+    translate: float = 0.0                 # max |pixels| of random shift (bottom-up: 40)
+    hsv: bool = False                      # YOLOX-style HSV jitter
+    blur: float = 0.0                      # probability of Gaussian/median blur
+    coarse_dropout: float = 0.0            # probability of CoarseDropout
+    bbox_padding: float = 1.25             # top-down box padding
+
+
+@dataclass
+class DataConfig:
+    format: str = "coco"                   # coco | lsp | lspet | mpii
+    train: str = ""                        # COCO JSON (or dataset root for lsp/lspet/mpii)
+    train_images: str = ""                 # image folder (defaults to the JSON's folder)
+    val: str = ""
+    val_images: str = ""
+    keypoint_set: str = "coco17"
+    input_size: tuple[int, int] = (192, 256)  # (width, height)
+    batch_size: int = 32
+    val_batch_size: int = 32
+    workers: int = 2
+    max_train_samples: int = 0             # 0 = all (a quick mode sets a handful)
+    max_val_samples: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def check(self) -> None:
+        if self.format not in ("coco", "lsp", "lspet", "mpii"):
+            raise ConfigError(f"config key 'data.format': '{self.format}' is not one of coco, lsp, lspet, mpii")
+        if min(self.input_size) <= 0:
+            raise ConfigError("config key 'data.input_size': sizes must be positive")
+        if self.batch_size <= 0:
+            raise ConfigError("config key 'data.batch_size': must be positive")
+
+
+@dataclass
+class ModelConfig:
+    name: str = "simplebaseline-res18"     # a zoo name (`posekit models`)
+    pretrained: str = ""                   # optional checkpoint to initialise from
+    params: dict = field(default_factory=dict)  # extra keyword arguments for the zoo builder
+
+
+@dataclass
+class CodecConfig:
+    name: str = "heatmap"                  # heatmap | simcc | ...
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    optimizer: str = "adam"                # adam | adamw | sgd
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    no_decay_norm_bias: bool = True        # no weight decay on norm layers and biases
+    momentum: float = 0.9                  # sgd only
+    schedule: str = "step"                 # step | cosine | constant
+    steps: list[int] = field(default_factory=list)  # epochs at which step decay applies
+    gamma: float = 0.1
+    warmup_iters: int = 0
+    warmup_ratio: float = 0.001
+    min_lr_ratio: float = 0.0              # cosine floor as a fraction of lr
+    clip_grad: float = 0.0                 # max grad norm; 0 = off
+    amp: bool = True                       # only takes effect on CUDA
+    ema: bool = False
+    ema_momentum: float = 2e-4
+    seed: int = 0
+    deterministic: bool = False
+    max_iters_per_epoch: int = 0           # 0 = full epoch; quick modes cap it
+    log_interval: int = 10
+    val_interval: int = 1                  # epochs between validations; 0 = never
+    flip_test: bool = True
+    metric: str = ""                       # metric that picks the best checkpoint ("" = estimator default)
+
+    def check(self) -> None:
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise ConfigError(f"config key 'train.optimizer': '{self.optimizer}' is not one of adam, adamw, sgd")
+        if self.schedule not in ("step", "cosine", "constant"):
+            raise ConfigError(f"config key 'train.schedule': '{self.schedule}' is not one of step, cosine, constant")
+        if self.epochs <= 0:
+            raise ConfigError("config key 'train.epochs': must be positive")
+        if self.lr <= 0:
+            raise ConfigError("config key 'train.lr': must be positive")
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    paradigm: str = "topdown"              # topdown | bottomup
+    strategy: str = "supervised"           # supervised | distill | semi
+    out_dir: str = "runs/experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    strategy_params: dict = field(default_factory=dict)  # typed by each strategy itself
+
+    def check(self) -> None:
+        if self.paradigm not in ("topdown", "bottomup"):
+            raise ConfigError(f"config key 'paradigm': '{self.paradigm}' is not one of topdown, bottomup")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+    data = _load_yaml(Path(path)) if path else {}
+    apply_overrides(data, list(overrides or []))
+    return from_dict(ExperimentConfig, data)

@@ -1,0 +1,1 @@
+"""Estimators: model + codec + loss. `loss(batch)` for training, `predict(batch)` for inference."""

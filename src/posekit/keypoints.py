@@ -1,0 +1,234 @@
+"""Keypoint sets: names, flip pairs, OKS sigmas, skeleton links and colours.
+
+A KeypointSet travels with the data, so flip pairs and sigmas are typed once here and never again.
+Built-in sets are registered by name; custom sets load from a small YAML/JSON file and are validated.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+
+class KeypointSetError(ValueError):
+    """A keypoint set definition is inconsistent (names the set and what is wrong)."""
+
+
+def _side_colour(name: str) -> tuple[int, int, int]:
+    # RGB: left limbs green, right limbs orange, centre-line joints blue. Readable on most photos.
+    lowered = name.lower()
+    if lowered.startswith(("left", "l_")) or "_left" in lowered:
+        return (0, 200, 0)
+    if lowered.startswith(("right", "r_")) or "_right" in lowered:
+        return (255, 128, 0)
+    return (51, 153, 255)
+
+
+@dataclass(frozen=True)
+class KeypointSet:
+    name: str
+    names: tuple[str, ...]
+    flip_pairs: tuple[tuple[int, int], ...] = ()
+    sigmas: tuple[float, ...] | None = None
+    skeleton: tuple[tuple[int, int], ...] = ()
+    colours: tuple[tuple[int, int, int], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.colours:
+            object.__setattr__(self, "colours", tuple(_side_colour(n) for n in self.names))
+        self.validate()
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.names)
+
+    @property
+    def flip_index(self) -> np.ndarray:
+        """Permutation p such that flipped[k] = original[p[k]] after a horizontal mirror."""
+        index = np.arange(self.num_keypoints)
+        for a, b in self.flip_pairs:
+            index[a], index[b] = b, a
+        return index
+
+    @property
+    def sigmas_array(self) -> np.ndarray:
+        if self.sigmas is None:
+            raise KeypointSetError(f"keypoint set '{self.name}' defines no OKS sigmas")
+        return np.asarray(self.sigmas, dtype=np.float64)
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeypointSetError(f"keypoint set '{self.name}' has no keypoint '{name}'") from None
+
+    def validate(self) -> None:
+        k = len(self.names)
+        if k == 0:
+            raise KeypointSetError(f"keypoint set '{self.name}': no keypoint names")
+        if len(set(self.names)) != k:
+            raise KeypointSetError(f"keypoint set '{self.name}': duplicate keypoint names")
+        seen: set[int] = set()
+        for pair in self.flip_pairs:
+            if len(pair) != 2:
+                raise KeypointSetError(f"keypoint set '{self.name}': flip pair {pair} is not a pair")
+            a, b = pair
+            for i in (a, b):
+                if not 0 <= i < k:
+                    raise KeypointSetError(
+                        f"keypoint set '{self.name}': flip pair {tuple(pair)} has index {i} out of range 0..{k - 1}")
+            if a == b or a in seen or b in seen:
+                raise KeypointSetError(
+                    f"keypoint set '{self.name}': flip pair {tuple(pair)} is not a symmetric one-to-one pairing "
+                    "(an index is paired with itself or appears in two pairs)")
+            seen.update((a, b))
+        if self.sigmas is not None and len(self.sigmas) != k:
+            raise KeypointSetError(
+                f"keypoint set '{self.name}': {len(self.sigmas)} sigmas for {k} keypoints (need one per keypoint)")
+        if self.sigmas is not None and any(s <= 0 for s in self.sigmas):
+            raise KeypointSetError(f"keypoint set '{self.name}': sigmas must be positive")
+        for link in self.skeleton:
+            if len(link) != 2 or not all(0 <= i < k for i in link):
+                raise KeypointSetError(f"keypoint set '{self.name}': skeleton link {tuple(link)} out of range 0..{k - 1}")
+        if len(self.colours) != k:
+            raise KeypointSetError(f"keypoint set '{self.name}': {len(self.colours)} colours for {k} keypoints")
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "names": list(self.names),
+            "flip_pairs": [list(p) for p in self.flip_pairs],
+            "sigmas": None if self.sigmas is None else list(self.sigmas),
+            "skeleton": [list(s) for s in self.skeleton],
+            "colours": [list(c) for c in self.colours],
+        }
+
+
+_REGISTRY: dict[str, Callable[[], KeypointSet]] = {}
+_CACHE: dict[str, KeypointSet] = {}
+
+
+def register(name: str) -> Callable[[Callable[[], KeypointSet]], Callable[[], KeypointSet]]:
+    def wrap(fn: Callable[[], KeypointSet]) -> Callable[[], KeypointSet]:
+        _REGISTRY[name] = fn
+        return fn
+    return wrap
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_keypoint_set(name_or_path: str | KeypointSet) -> KeypointSet:
+    """A built-in set by name, or a custom set from a .yaml/.yml/.json path."""
+    if isinstance(name_or_path, KeypointSet):
+        return name_or_path
+    key = str(name_or_path)
+    if key in _REGISTRY:
+        if key not in _CACHE:
+            _CACHE[key] = _REGISTRY[key]()
+        return _CACHE[key]
+    if key.endswith((".yaml", ".yml", ".json")):
+        return load_keypoint_set(key)
+    raise KeypointSetError(f"unknown keypoint set '{key}'; built-in sets: {', '.join(available())} "
+                           "(or give a .yaml/.json file)")
+
+
+def load_keypoint_set(path: str | Path) -> KeypointSet:
+    """Load and validate a custom set: keys name, names, flip_pairs, sigmas?, skeleton?, colours?."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise KeypointSetError(f"{path}: cannot read keypoint set file ({exc.strerror})") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+            data = yaml.safe_load(text)
+    except Exception as exc:  # json/yaml raise different types; both mean a malformed file
+        raise KeypointSetError(f"{path}: malformed keypoint set file: {exc}") from None
+    if not isinstance(data, dict):
+        raise KeypointSetError(f"{path}: expected a mapping with keys name, names, flip_pairs, ...")
+    allowed = {"name", "names", "flip_pairs", "sigmas", "skeleton", "colours", "colors"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise KeypointSetError(f"{path}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    if "names" not in data:
+        raise KeypointSetError(f"{path}: missing required key 'names'")
+    try:
+        return KeypointSet(
+            name=str(data.get("name", path.stem)),
+            names=tuple(str(n) for n in data["names"]),
+            flip_pairs=tuple(tuple(int(i) for i in p) for p in data.get("flip_pairs", []) or []),
+            sigmas=None if data.get("sigmas") is None else tuple(float(s) for s in data["sigmas"]),
+            skeleton=tuple(tuple(int(i) for i in s) for s in data.get("skeleton", []) or []),
+            colours=tuple(tuple(int(c) for c in col) for col in (data.get("colours") or data.get("colors") or [])),
+        )
+    except KeypointSetError as exc:
+        raise KeypointSetError(f"{path}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise KeypointSetError(f"{path}: malformed keypoint set: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Built-in sets. Orders, flip pairs and sigmas follow each dataset's official definition.
+
+COCO17_NAMES = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+COCO17_SIGMAS = tuple(s / 10.0 for s in (
+    .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89))
+COCO17_SKELETON = (
+    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
+    (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+)
+COCO17_FLIP = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
+
+
+@register("coco17")
+def coco17() -> KeypointSet:
+    return KeypointSet("coco17", COCO17_NAMES, COCO17_FLIP, COCO17_SIGMAS, COCO17_SKELETON)
+
+
+@register("lsp14")
+def lsp14() -> KeypointSet:
+    # LSP defines no OKS sigmas; PCK (torso-normalised) is its metric.
+    names = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+             "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
+             "left_wrist", "neck", "head_top")
+    flip = ((0, 5), (1, 4), (2, 3), (6, 11), (7, 10), (8, 9))
+    skeleton = ((0, 1), (1, 2), (3, 4), (4, 5), (2, 3), (2, 8), (3, 9), (6, 7), (7, 8), (8, 9),
+                (9, 10), (10, 11), (8, 12), (9, 12), (12, 13))
+    return KeypointSet("lsp14", names, flip, None, skeleton)
+
+
+@register("crowdpose14")
+def crowdpose14() -> KeypointSet:
+    names = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
+             "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+             "right_ankle", "top_head", "neck")
+    flip = ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11))
+    sigmas = tuple(s / 10.0 for s in (.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79))
+    skeleton = ((12, 13), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (13, 7), (13, 6),
+                (7, 9), (9, 11), (6, 8), (8, 10))
+    return KeypointSet("crowdpose14", names, flip, sigmas, skeleton)
+
+
+@register("mpii16")
+def mpii16() -> KeypointSet:
+    names = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+             "pelvis", "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow",
+             "right_shoulder", "left_shoulder", "left_elbow", "left_wrist")
+    flip = ((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13))
+    sigmas = (0.089, 0.083, 0.107, 0.107, 0.083, 0.089, 0.026, 0.026, 0.026, 0.026,
+              0.062, 0.072, 0.179, 0.179, 0.072, 0.062)
+    skeleton = ((0, 1), (1, 2), (2, 6), (3, 6), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
+                (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15))
+    return KeypointSet("mpii16", names, flip, sigmas, skeleton)

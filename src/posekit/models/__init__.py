@@ -1,0 +1,1 @@
+"""Plain nn.Module backbones, heads, losses and the model zoo."""

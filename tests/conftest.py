@@ -1,0 +1,55 @@
+"""Shared fixtures. Real data lives in ../shared/data beside the repository (never committed);
+tests that need it skip with a message naming the folder when it is absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("POSEKIT_SHARED", REPO.parent / "shared")).resolve()
+DATA = SHARED / "data"
+WEIGHTS = SHARED / "weights"
+
+# Two cores are shared by everything on these machines; keep each test process modest.
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def require(path: Path) -> Path:
+    """Skip the calling test when a piece of ../shared is missing, naming what is missing."""
+    if not path.exists():
+        pytest.skip(f"real data not found: {path} (place the shared data folder beside the repo "
+                    "or set POSEKIT_SHARED)")
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    return require(DATA)
+
+
+@pytest.fixture
+def lsp_root() -> Path:
+    return require(DATA / "lsp")
+
+
+@pytest.fixture
+def lspet_root() -> Path:
+    return require(DATA / "lspet")
+
+
+@pytest.fixture
+def coco_subset() -> Path:
+    return require(DATA / "coco_subset")
+
+
+@pytest.fixture
+def fixtures_root() -> Path:
+    return require(DATA / "fixtures")
+
+
+@pytest.fixture
+def weights_root() -> Path:
+    return require(WEIGHTS)
