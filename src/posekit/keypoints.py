@@ -232,3 +232,164 @@ def mpii16() -> KeypointSet:
     skeleton = ((0, 1), (1, 2), (2, 6), (3, 6), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
                 (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15))
     return KeypointSet("mpii16", names, flip, sigmas, skeleton)
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-body sets. Both share the 68-point iBUG face layout and the 21-point hand layout
+# (root, then thumb, fore, middle, ring, pinky fingers, four points each, base to tip).
+
+FACE68_FLIP = (
+    (0, 16), (1, 15), (2, 14), (3, 13), (4, 12), (5, 11), (6, 10), (7, 9),  # jaw line
+    (17, 26), (18, 25), (19, 24), (20, 23), (21, 22),                      # eyebrows
+    (31, 35), (32, 34),                                                     # nostrils
+    (36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46),            # eyes
+    (48, 54), (49, 53), (50, 52), (55, 59), (56, 58),                      # outer lips
+    (60, 64), (61, 63), (65, 67),                                           # inner lips
+)
+HAND21_FINGERS = ("thumb", "forefinger", "middle_finger", "ring_finger", "pinky_finger")
+
+
+def _hand_names(side: str) -> tuple[str, ...]:
+    return (f"{side}_hand_root",) + tuple(f"{side}_{finger}{i}" for finger in HAND21_FINGERS for i in range(1, 5))
+
+
+def _hand_links(root: int) -> tuple[tuple[int, int], ...]:
+    links = []
+    for f in range(5):
+        chain = [root] + [root + 1 + 4 * f + i for i in range(4)]
+        links += list(zip(chain[:-1], chain[1:]))
+    return tuple(links)
+
+
+def _offset(pairs: tuple[tuple[int, int], ...], offset: int) -> tuple[tuple[int, int], ...]:
+    return tuple((a + offset, b + offset) for a, b in pairs)
+
+
+# COCO-WholeBody (Jin et al. 2020), order and sigmas as in its evaluation code (xtcocotools).
+WHOLEBODY_FOOT_SIGMAS = (0.068, 0.066, 0.066, 0.092, 0.094, 0.094)
+WHOLEBODY_FACE_SIGMAS = (
+    0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031, 0.025, 0.020, 0.023, 0.029, 0.032, 0.037, 0.038,
+    0.043, 0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011, 0.011, 0.013, 0.015, 0.009,
+    0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010, 0.017, 0.011, 0.009, 0.011, 0.009, 0.007,
+    0.013, 0.008, 0.011, 0.012, 0.010, 0.034, 0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008,
+    0.009, 0.009, 0.009, 0.007, 0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01, 0.008,
+)
+WHOLEBODY_HAND_SIGMAS = (
+    0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024, 0.022, 0.026, 0.017,
+    0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031,
+)
+# The slices of the 133 points as the whole-body JSON stores them (keypoints, foot_kpts, face_kpts,
+# lefthand_kpts, righthand_kpts), in concatenation order.
+WHOLEBODY_PARTS = (("keypoints", 17), ("foot_kpts", 6), ("face_kpts", 68), ("lefthand_kpts", 21),
+                   ("righthand_kpts", 21))
+
+
+@register("coco_wholebody133")
+def coco_wholebody133() -> KeypointSet:
+    foot = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
+    names = COCO17_NAMES + foot + tuple(f"face-{i}" for i in range(68)) + _hand_names("left") + _hand_names("right")
+    flip = (COCO17_FLIP + ((17, 20), (18, 21), (19, 22)) + _offset(FACE68_FLIP, 23)
+            + tuple((91 + i, 112 + i) for i in range(21)))
+    sigmas = COCO17_SIGMAS + WHOLEBODY_FOOT_SIGMAS + WHOLEBODY_FACE_SIGMAS + WHOLEBODY_HAND_SIGMAS * 2
+    skeleton = (COCO17_SKELETON + ((15, 17), (15, 18), (15, 19), (16, 20), (16, 21), (16, 22))
+                + ((9, 91), (10, 112)) + _hand_links(91) + _hand_links(112))
+    return KeypointSet("coco_wholebody133", names, flip, sigmas, skeleton)
+
+
+@register("halpe136")
+def halpe136() -> KeypointSet:
+    # Halpe Full-Body (Fang et al.): COCO-17, head (top), neck, hip (mid-hip), 6 foot points
+    # interleaved left/right, 68 face, 21 left hand, 21 right hand. The official metainfo calls the
+    # hand roots "left_wrist"/"right_wrist" again; here they are *_hand_root so names stay unique.
+    foot = ("left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe", "left_heel", "right_heel")
+    names = (COCO17_NAMES + ("head", "neck", "hip") + foot + tuple(f"face-{i}" for i in range(68))
+             + _hand_names("left") + _hand_names("right"))
+    flip = (COCO17_FLIP + ((20, 21), (22, 23), (24, 25)) + _offset(FACE68_FLIP, 26)
+            + tuple((94 + i, 115 + i) for i in range(21)))
+    # Sigmas from the Halpe COCO API (halpecocotools cocoeval): body 17 as COCO, head/neck/hip
+    # 0.08, feet 0.089, face and hands 0.015.
+    sigmas = COCO17_SIGMAS + (0.08,) * 3 + (0.089,) * 6 + (0.015,) * 110
+    skeleton = ((15, 13), (13, 11), (11, 19), (16, 14), (14, 12), (12, 19), (17, 18), (18, 19), (18, 5),
+                (5, 7), (7, 9), (18, 6), (6, 8), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5),
+                (4, 6), (15, 20), (15, 22), (15, 24), (16, 21), (16, 23), (16, 25), (9, 94), (10, 115)
+                ) + _hand_links(94) + _hand_links(115)
+    return KeypointSet("halpe136", names, flip, sigmas, skeleton)
+
+
+# ---------------------------------------------------------------------------------------------
+# Union skeleton and name-based mappings between sets.
+
+UNION24_NAMES = (
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "belly",
+    "thorax", "neck", "upper_neck", "nose", "head", "head_top", "left_shoulder", "left_elbow",
+    "left_wrist", "right_shoulder", "right_elbow", "right_wrist", "right_eye", "left_eye", "right_ear",
+    "left_ear",
+)
+
+
+@register("union24")
+def union24() -> KeypointSet:
+    # The 24-joint union used by Xie et al. (PoseDual) and SSPCM to train on COCO, MPII and AIC
+    # together (same order); each dataset fills the joints it has and leaves the rest v=0.
+    # No OKS sigmas: evaluation maps back to the source dataset's own set.
+    flip_by_name = _flip_pairs_by_name(UNION24_NAMES)
+    skeleton = ((0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (9, 10),
+                (10, 12), (12, 13), (8, 14), (14, 15), (15, 16), (8, 17), (17, 18), (18, 19), (11, 20),
+                (11, 21), (20, 22), (21, 23))
+    return KeypointSet("union24", UNION24_NAMES, flip_by_name, None, skeleton)
+
+
+# Different datasets' names for the same joint, mapped to one canonical name.
+KEYPOINT_ALIASES = {
+    "top_head": "head_top",
+    "headtop": "head_top",
+    "root": "pelvis",
+    "hip": "pelvis",  # Halpe's mid-hip point
+    "mid_hip": "pelvis",
+}
+
+
+def canonical_keypoint_name(name: str) -> str:
+    """Lower case, words joined by '_', and aliases resolved ('Head top', 'top_head' -> 'head_top')."""
+    key = "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+    return KEYPOINT_ALIASES.get(key, key)
+
+
+def _flip_pairs_by_name(names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    index = {n: i for i, n in enumerate(names)}
+    pairs = []
+    for i, name in enumerate(names):
+        if "left" in name:
+            j = index.get(name.replace("left", "right"))
+            if j is not None:
+                pairs.append((i, j))
+    return tuple(pairs)
+
+
+def union_mapping(source: str | KeypointSet, target: str | KeypointSet) -> list[tuple[int, int]]:
+    """(source_index, target_index) for every joint the two sets share, matched by canonical name."""
+    src, dst = get_keypoint_set(source), get_keypoint_set(target)
+    target_index: dict[str, int] = {}
+    for i, name in enumerate(dst.names):
+        target_index.setdefault(canonical_keypoint_name(name), i)
+    mapping = []
+    for i, name in enumerate(src.names):
+        j = target_index.get(canonical_keypoint_name(name))
+        if j is not None:
+            mapping.append((i, j))
+    return mapping
+
+
+def remap_keypoints(keypoints: np.ndarray, source: str | KeypointSet, target: str | KeypointSet) -> np.ndarray:
+    """Move (N, K_source, 3) keypoints into the target set's order; joints the source lacks get v=0."""
+    src, dst = get_keypoint_set(source), get_keypoint_set(target)
+    keypoints = np.asarray(keypoints)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (src.num_keypoints, 3):
+        raise KeypointSetError(f"remap_keypoints: expected (N, {src.num_keypoints}, 3) keypoints for "
+                               f"'{src.name}', got {keypoints.shape}")
+    out = np.zeros((keypoints.shape[0], dst.num_keypoints, 3), dtype=keypoints.dtype)
+    mapping = union_mapping(src, dst)
+    if mapping:
+        s, t = map(list, zip(*mapping))
+        out[:, t] = keypoints[:, s]
+    return out

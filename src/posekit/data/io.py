@@ -1,0 +1,96 @@
+"""Image files: decode to RGB arrays, and read sizes from headers without decoding."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from posekit.data.records import DataError
+
+_JPEG_START = b"\xff\xd8"
+_JPEG_SCAN = b"\xff\xda"   # start of scan: entropy-coded data follows
+_JPEG_END = b"\xff\xd9"    # end of image
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: image file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read image file ({exc.strerror})") from None
+
+
+def _check_complete(path: Path, data: bytes) -> None:
+    # OpenCV decodes a truncated JPEG into a half-grey image with only a stderr warning, so a cut-off
+    # file is caught here. Inside entropy-coded data 0xFF is always stuffed (FF00) or a restart
+    # marker, so an end-of-image marker must follow the last start-of-scan in a complete file.
+    # (Testing only the last two bytes would reject valid files with data appended after the image.)
+    if data.startswith(_JPEG_START) and data.rfind(_JPEG_END) < data.rfind(_JPEG_SCAN):
+        raise DataError(f"{path}: corrupt image (truncated JPEG: no end-of-image marker after the last scan)")
+    if data.startswith(_PNG_SIGNATURE) and b"IEND" not in data[-64:]:
+        raise DataError(f"{path}: corrupt image (truncated PNG: no IEND chunk)")
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Decode an image file to an (H, W, 3) RGB uint8 array; DataError naming the file if it is
+    missing, unreadable, truncated or not an image."""
+    path = Path(path)
+    data = _read_bytes(path)
+    if not data:
+        raise DataError(f"{path}: empty image file")
+    _check_complete(path, data)
+    # Ignore EXIF orientation: annotations and header sizes are in the stored pixel frame, as in the
+    # original HRNet-family loaders.
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise DataError(f"{path}: corrupt or unsupported image (OpenCV cannot decode it)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 < len(head):
+        if head[pos] != 0xFF:
+            return None
+        marker = head[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length field
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", head[pos + 2:pos + 4])
+        # SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but do not.
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", head[pos + 5:pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the file header (JPEG/PNG), decoding only as a fallback.
+
+    Reading 2,000 LSP headers this way takes well under a second, against ~10 s to decode them.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+    except FileNotFoundError:
+        raise DataError(f"{path}: image file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read image file ({exc.strerror})") from None
+    size = None
+    if head.startswith(_JPEG_START):
+        size = _jpeg_size(head)
+    elif head.startswith(_PNG_SIGNATURE) and head[12:16] == b"IHDR":
+        size = struct.unpack(">II", head[16:24])
+    if size is not None and size[0] > 0 and size[1] > 0:
+        return int(size[0]), int(size[1])
+    image = load_image(path)  # EXIF-heavy or exotic files: decode once
+    return image.shape[1], image.shape[0]
