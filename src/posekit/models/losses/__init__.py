@@ -1,0 +1,1 @@
+"""Losses: plain functions/modules shared by estimators and strategies."""

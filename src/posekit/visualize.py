@@ -1,0 +1,56 @@
+"""Drawing poses on images, image grids, and PCK bar charts (PNG)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from posekit.keypoints import KeypointSet
+
+
+def draw_poses(image_rgb: np.ndarray, poses: Sequence[np.ndarray], keypoint_set: KeypointSet,
+               threshold: float = 0.3, boxes: Sequence[Sequence[float]] | None = None) -> np.ndarray:
+    """Skeleton links and keypoints of each (K, 3) pose whose score exceeds `threshold`."""
+    canvas = np.ascontiguousarray(image_rgb.copy())
+    scale = max(1, round(max(canvas.shape[:2]) / 400))
+    for box in boxes or []:
+        x, y, w, h = [int(round(v)) for v in box[:4]]
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), (255, 255, 0), scale)
+    for pose in poses:
+        pose = np.asarray(pose, dtype=np.float64)
+        ok = pose[:, 2] > threshold
+        for a, b in keypoint_set.skeleton:
+            if ok[a] and ok[b]:
+                colour = tuple(int(c) for c in keypoint_set.colours[b])
+                cv2.line(canvas, tuple(np.round(pose[a, :2]).astype(int)), tuple(np.round(pose[b, :2]).astype(int)),
+                         colour, 2 * scale, cv2.LINE_AA)
+        for k in np.flatnonzero(ok):
+            cv2.circle(canvas, tuple(np.round(pose[k, :2]).astype(int)), 2 * scale + 1,
+                       tuple(int(c) for c in keypoint_set.colours[k]), -1, cv2.LINE_AA)
+    return canvas
+
+
+def image_grid(images: Sequence[np.ndarray], columns: int = 4, cell: int = 256,
+               captions: Sequence[str] | None = None) -> np.ndarray:
+    """Letterbox each RGB image into a cell x cell tile and tile them in rows."""
+    rows = max(1, -(-len(images) // columns))
+    grid = np.full((rows * cell, columns * cell, 3), 255, dtype=np.uint8)
+    for i, img in enumerate(images):
+        h, w = img.shape[:2]
+        r = cell / max(h, w)
+        tile = cv2.resize(img, (max(1, int(w * r)), max(1, int(h * r))), interpolation=cv2.INTER_AREA)
+        y0, x0 = (i // columns) * cell, (i % columns) * cell
+        oy, ox = (cell - tile.shape[0]) // 2, (cell - tile.shape[1]) // 2
+        grid[y0 + oy:y0 + oy + tile.shape[0], x0 + ox:x0 + ox + tile.shape[1]] = tile
+        if captions:
+            cv2.putText(grid, captions[i], (x0 + 4, y0 + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return grid
+
+
+def save_rgb(path: str | Path, image_rgb: np.ndarray) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(image_rgb[..., ::-1])):
+        raise OSError(f"{path}: could not write image")
