@@ -1,0 +1,41 @@
+"""Helpers shared by the readers."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from posekit.data.records import DataError
+
+# Readers that derive a person box from its joints pad it by this fraction of its width/height on
+# each side, so that hands, feet and the head (joints mark their centres) fall inside it.
+BBOX_PADDING = 0.1
+
+
+def load_json(path: Path) -> Any:
+    try:
+        with path.open() as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise DataError(f"{path}: annotation file not found") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read annotation file ({exc})") from None
+
+
+def bbox_from_keypoints(keypoints: np.ndarray, width: int, height: int,
+                        padding: float = BBOX_PADDING) -> np.ndarray:
+    """x, y, w, h around the labelled (v > 0) joints, padded by `padding` of the box size on each
+    side and clipped to the image; zeros when no joint is labelled."""
+    labelled = keypoints[keypoints[:, 2] > 0, :2]
+    if len(labelled) == 0:
+        return np.zeros(4, dtype=np.float32)
+    x1, y1 = labelled.min(axis=0)
+    x2, y2 = labelled.max(axis=0)
+    pad_x, pad_y = padding * (x2 - x1), padding * (y2 - y1)
+    x1, x2 = np.clip([x1 - pad_x, x2 + pad_x], 0, width)
+    y1, y2 = np.clip([y1 - pad_y, y2 + pad_y], 0, height)
+    return np.array([x1, y1, x2 - x1, y2 - y1], dtype=np.float32)
