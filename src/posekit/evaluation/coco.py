@@ -1,0 +1,274 @@
+"""COCO-style OKS AP/AR through xtcocotools (never re-implemented here): COCO keypoints, CrowdPose
+(AP easy/medium/hard) and COCO-WholeBody per part."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from xtcocotools.coco import COCO
+from xtcocotools.cocoeval import COCOeval
+
+from posekit.data.records import DataError
+from posekit.keypoints import KeypointSet
+
+# Order of COCOeval.stats for 'keypoints*' iou types (see COCOeval.summarize).
+COCO_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+# For 'keypoints_crowd', xtcocotools prints AP, AP50, AP75, AR, AR50, AR75, then AP easy/medium/hard.
+CROWDPOSE_STAT_NAMES = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "AP(E)", "AP(M)", "AP(H)")
+
+# COCO-WholeBody: the flat 133-keypoint order is body, foot, face, left hand, right hand; each part
+# is a separate field in the annotation JSON and a separate xtcocotools iou type.
+WHOLEBODY_PARTS = (
+    ("body", "keypoints", "keypoints_body", 17),
+    ("foot", "foot_kpts", "keypoints_foot", 6),
+    ("face", "face_kpts", "keypoints_face", 68),
+    ("lefthand", "lefthand_kpts", "keypoints_lefthand", 21),
+    ("righthand", "righthand_kpts", "keypoints_righthand", 21),
+)
+WHOLEBODY_NUM_KEYPOINTS = sum(part[3] for part in WHOLEBODY_PARTS)
+
+
+def load_json(path: str | Path, what: str) -> Any:
+    """Read a JSON file; DataError naming the file if it is missing or malformed."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise DataError(f"{path}: {what} file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read {what} file ({exc.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON in {what} file: {exc}") from None
+
+
+def _load_gt(gt: dict | str | Path, name: str | None = None) -> tuple[dict, str]:
+    if isinstance(gt, dict):
+        data, name = gt, name or "ground truth"
+    else:
+        data, name = load_json(gt, "ground-truth"), str(gt)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
+            or not isinstance(data.get("annotations"), list):
+        raise DataError(f"{name}: not a COCO annotation file (need a mapping with 'images' and 'annotations' lists)")
+    return data, name
+
+
+def _load_results(results: list | str | Path, name: str | None = None) -> tuple[list, str]:
+    if isinstance(results, (str, Path)):
+        data, name = load_json(results, "results"), str(results)
+    else:
+        data, name = results, name or "results"
+    if not isinstance(data, list):
+        raise DataError(f"{name}: a COCO results file must be a JSON list of predictions, got {type(data).__name__}")
+    for i, r in enumerate(data):
+        if not isinstance(r, dict) or not {"image_id", "keypoints", "score"} <= set(r):
+            raise DataError(f"{name}: prediction {i} needs keys image_id, keypoints, score")
+    return data, name
+
+
+def _check_results(gt: dict, results: list, name: str, fields: dict[str, int]) -> None:
+    """Image ids must be in the GT and each keypoint field must hold `num * 3` numbers."""
+    gt_ids = {img["id"] for img in gt["images"]}
+    unknown = sorted({r["image_id"] for r in results} - gt_ids, key=str)
+    if unknown:
+        raise DataError(f"{name}: {len(unknown)} prediction image_id(s) not in the ground truth, "
+                        f"e.g. {unknown[:5]}")
+    for i, r in enumerate(results):
+        for key, num in fields.items():
+            value = r.get(key)
+            if value is None or len(value) != num * 3:
+                got = "missing" if value is None else f"{len(value)} numbers"
+                raise DataError(f"{name}: prediction {i} (image_id {r['image_id']}) field '{key}' is {got}; "
+                                f"expected {num} keypoints x 3 = {num * 3} numbers")
+
+
+def _gt_num_keypoints(gt: dict, name: str) -> int:
+    for ann in gt["annotations"]:
+        if "keypoints" in ann:
+            return len(ann["keypoints"]) // 3
+    raise DataError(f"{name}: no annotation has 'keypoints'")
+
+
+@contextlib.contextmanager
+def _quiet(verbose: bool):
+    # COCO/COCOeval print progress and summary tables, and warn when part scores are absent.
+    if verbose:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _run_cocoeval(gt: dict, results: list, iou_type: str, sigmas: np.ndarray, use_area: bool,
+                  verbose: bool) -> np.ndarray:
+    # xtcocotools mutates both inputs (ignore flags, result ids/areas), so it gets copies.
+    with _quiet(verbose), tempfile.TemporaryDirectory() as tmp:
+        coco_gt = COCO(annotation_file="<in memory>", ann_data=copy.deepcopy(gt))
+        coco_dt = coco_gt.loadRes(copy.deepcopy(results))
+        coco_eval = COCOeval(coco_gt, coco_dt, iou_type, np.asarray(sigmas, dtype=np.float64), use_area=use_area)
+        if iou_type == "keypoints_crowd":
+            # The easy/medium/hard split re-reads the GT file named in anno_file for each image's
+            # crowdIndex; give it a small file of exactly that so in-memory GT works too.
+            split_file = Path(tmp) / "crowd_index.json"
+            split_file.write_text(json.dumps({"images": [
+                {"id": img["id"], "crowdIndex": img["crowdIndex"]} for img in gt["images"]]}))
+            coco_eval.anno_file = [str(split_file), None]
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    return np.asarray(coco_eval.stats, dtype=np.float64)
+
+
+def evaluate_coco(gt: dict | str | Path, results: list | str | Path, sigmas: Sequence[float] | np.ndarray,
+                  iou_type: str = "keypoints", use_area: bool = True, verbose: bool = False,
+                  gt_name: str | None = None, results_name: str | None = None) -> dict[str, float]:
+    """OKS AP/AR of COCO results against COCO ground truth, computed by xtcocotools.
+
+    iou_type "keypoints" gives AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl;
+    "keypoints_crowd" (CrowdPose; GT images need 'crowdIndex', and the protocol uses
+    use_area=False) gives AP, AP50, AP75, AR, AR50, AR75, AP(E), AP(M), AP(H).
+    Empty results score zero. COCOeval's printing is suppressed unless verbose. gt_name and
+    results_name label in-memory inputs in error messages (paths label themselves)."""
+    gt_data, gt_name = _load_gt(gt, gt_name)
+    res_data, res_name = _load_results(results, results_name)
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    if iou_type not in ("keypoints", "keypoints_crowd"):
+        raise ValueError(f"iou_type must be 'keypoints' or 'keypoints_crowd', got '{iou_type}' "
+                         "(whole-body parts: use evaluate_wholebody)")
+    num_keypoints = _gt_num_keypoints(gt_data, gt_name)
+    if len(sigmas) != num_keypoints:
+        raise ValueError(f"{gt_name}: annotations have {num_keypoints} keypoints but {len(sigmas)} sigmas were given")
+    _check_results(gt_data, res_data, res_name, {"keypoints": num_keypoints})
+    if use_area and any("area" not in a for a in gt_data["annotations"]):
+        raise DataError(f"{gt_name}: some annotations have no 'area'; evaluate with use_area=False "
+                        "(as the CrowdPose protocol does)")
+    if iou_type == "keypoints_crowd":
+        missing = [img["id"] for img in gt_data["images"] if "crowdIndex" not in img]
+        if missing:
+            raise DataError(f"{gt_name}: CrowdPose evaluation needs 'crowdIndex' on every image; "
+                            f"missing on {len(missing)} image(s), e.g. {missing[:5]}")
+    names = CROWDPOSE_STAT_NAMES if iou_type == "keypoints_crowd" else COCO_STAT_NAMES
+    if not res_data:
+        return {name: 0.0 for name in names}
+    stats = _run_cocoeval(gt_data, res_data, iou_type, sigmas, use_area, verbose)
+    return {name: float(v) for name, v in zip(names, stats)}
+
+
+def flat_to_wholebody_parts(keypoints: np.ndarray | Sequence[float]) -> dict[str, list[float]]:
+    """Split one flat 133-keypoint prediction ((133, 3) or 399 numbers) into the per-part result
+    fields xtcocotools reads: keypoints (body), foot_kpts, face_kpts, lefthand_kpts, righthand_kpts."""
+    flat = np.asarray(keypoints, dtype=np.float64).reshape(-1)
+    if flat.size != WHOLEBODY_NUM_KEYPOINTS * 3:
+        raise ValueError(f"a whole-body prediction needs {WHOLEBODY_NUM_KEYPOINTS} keypoints x 3 = "
+                         f"{WHOLEBODY_NUM_KEYPOINTS * 3} numbers, got {flat.size}")
+    fields, start = {}, 0
+    for _, field, _, num in WHOLEBODY_PARTS:
+        fields[field] = flat[start * 3:(start + num) * 3].tolist()
+        start += num
+    return fields
+
+
+def evaluate_wholebody(gt: dict | str | Path, results: list | str | Path, sigmas: Sequence[float] | np.ndarray,
+                       verbose: bool = False, gt_name: str | None = None,
+                       results_name: str | None = None) -> dict[str, dict[str, float]]:
+    """COCO-WholeBody AP/AR per part (body, foot, face, lefthand, righthand, wholebody) with
+    xtcocotools, as the dataset's authors and mmpose evaluate it (use_area=True, part sigmas);
+    'hand' is the mean of the left- and right-hand numbers, as the dataset's authors report it.
+    Results may carry the part fields or one flat 133-keypoint 'keypoints' list."""
+    gt_data, gt_name = _load_gt(gt, gt_name)
+    res_data, res_name = _load_results(results, results_name)
+    sigmas = np.asarray(sigmas, dtype=np.float64)
+    if len(sigmas) != WHOLEBODY_NUM_KEYPOINTS:
+        raise ValueError(f"whole-body evaluation needs {WHOLEBODY_NUM_KEYPOINTS} sigmas, got {len(sigmas)}")
+    part_fields = {field: num for _, field, _, num in WHOLEBODY_PARTS}
+    for ann in gt_data["annotations"]:
+        absent = [f for f in part_fields if f not in ann]
+        if absent:
+            raise DataError(f"{gt_name}: annotation {ann.get('id')} lacks whole-body field(s) {absent}")
+    res_data = [_with_part_fields(r, i, res_name) for i, r in enumerate(res_data)]
+    _check_results(gt_data, res_data, res_name, part_fields)
+    if any("area" not in a for a in gt_data["annotations"]):
+        raise DataError(f"{gt_name}: COCO-WholeBody evaluation uses each annotation's 'area'; some have none")
+
+    out: dict[str, dict[str, float]] = {}
+    start = 0
+    for part, _, iou_type, num in WHOLEBODY_PARTS:
+        out[part] = _part_stats(gt_data, res_data, iou_type, sigmas[start:start + num], verbose)
+        start += num
+    out["hand"] = {k: (out["lefthand"][k] + out["righthand"][k]) / 2 for k in COCO_STAT_NAMES}
+    out["wholebody"] = _part_stats(gt_data, res_data, "keypoints_wholebody", sigmas, verbose)
+    return out
+
+
+def _with_part_fields(result: dict, index: int, name: str) -> dict:
+    if "foot_kpts" in result or len(result["keypoints"]) != WHOLEBODY_NUM_KEYPOINTS * 3:
+        return result
+    try:
+        return {**result, **flat_to_wholebody_parts(result["keypoints"])}
+    except ValueError as exc:
+        raise DataError(f"{name}: prediction {index}: {exc}") from None
+
+
+def _part_stats(gt: dict, results: list, iou_type: str, sigmas: np.ndarray, verbose: bool) -> dict[str, float]:
+    if not results:
+        return {name: 0.0 for name in COCO_STAT_NAMES}
+    stats = _run_cocoeval(gt, results, iou_type, sigmas, True, verbose)
+    return {name: float(v) for name, v in zip(COCO_STAT_NAMES, stats)}
+
+
+def predictions_to_results(predictions: Sequence[dict], category_id: int) -> list[dict]:
+    """Estimator predictions ({"image_id", "keypoints" (K, 3), "score", "category_id"?}) as a
+    COCO results list."""
+    results = []
+    for p in predictions:
+        results.append({
+            "image_id": p["image_id"],
+            "category_id": int(p.get("category_id", category_id)),
+            "keypoints": np.asarray(p["keypoints"], dtype=np.float64).reshape(-1).tolist(),
+            "score": float(p["score"]),
+        })
+    return results
+
+
+class CocoEvaluator:
+    """In-memory OKS evaluation for the training loop: holds the GT once, scores prediction lists.
+
+    The protocol follows the keypoint set: CrowdPose-14 -> 'keypoints_crowd' without areas,
+    133 keypoints -> COCO-WholeBody per part (flattened to 'part/AP' keys, with 'AP'/'AR' the
+    whole-body numbers), anything else with sigmas -> COCO 'keypoints'."""
+
+    default_metric = "AP"
+
+    def __init__(self, gt: dict, keypoint_set: KeypointSet, verbose: bool = False) -> None:
+        self.gt, _ = _load_gt(gt)
+        self.keypoint_set = keypoint_set
+        self.sigmas = keypoint_set.sigmas_array
+        self.verbose = verbose
+        categories = self.gt.get("categories") or [{"id": 1}]
+        self.category_id = int(categories[0]["id"])
+        if keypoint_set.num_keypoints == WHOLEBODY_NUM_KEYPOINTS:
+            self.protocol = "wholebody"
+        elif keypoint_set.name == "crowdpose14":
+            self.protocol = "crowdpose"
+        else:
+            self.protocol = "coco"
+
+    def evaluate(self, predictions: Sequence[dict]) -> dict[str, float]:
+        results = predictions_to_results(predictions, self.category_id)
+        if self.protocol == "wholebody":
+            parts = evaluate_wholebody(self.gt, results, self.sigmas, verbose=self.verbose)
+            flat = {f"{part}/{k}": v for part, stats in parts.items() for k, v in stats.items()}
+            return {"AP": parts["wholebody"]["AP"], "AR": parts["wholebody"]["AR"], **flat}
+        if self.protocol == "crowdpose":
+            return evaluate_coco(self.gt, results, self.sigmas, "keypoints_crowd", use_area=False,
+                                 verbose=self.verbose)
+        return evaluate_coco(self.gt, results, self.sigmas, "keypoints", use_area=True, verbose=self.verbose)
