@@ -8,6 +8,7 @@ import sys
 # Each verb is a module in posekit.commands with add_parser(subparsers) and run(args) -> int.
 COMMANDS = (
     "models",
+    "score",
 )
 
 
