@@ -9,6 +9,7 @@ import sys
 COMMANDS = (
     "models",
     "score",
+    "convert",
 )
 
 
