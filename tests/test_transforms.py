@@ -1,0 +1,145 @@
+"""Transforms on hand-made cases: warps land keypoints where the pixels go, flips, half-body,
+photometric ops."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from posekit.data.transforms import (
+    apply_affine, bbox_xywh_to_center_scale, body_halves, coarse_dropout, compose_affine, flip_image,
+    flip_keypoints, get_warp_matrix, half_body_center_scale, half_body_ids, hflip_matrix, hsv_jitter,
+    invert_affine, random_blur, random_scale_rotation, truncated_normal,
+)
+from posekit.keypoints import get_keypoint_set
+
+
+def test_center_scale_pads_and_fixes_aspect():
+    # 100 x 100 box, aspect 192/256 = 0.75: padded to 125 x 125, then height grows to 125 / 0.75.
+    center, scale = bbox_xywh_to_center_scale([10, 20, 100, 100], 0.75, padding=1.25)
+    np.testing.assert_allclose(center, [60, 70])
+    np.testing.assert_allclose(scale, [125, 125 / 0.75])
+    # A wide box grows in height only; a tall one in width only.
+    _, wide = bbox_xywh_to_center_scale([0, 0, 300, 100], 0.75, padding=1.0)
+    np.testing.assert_allclose(wide, [300, 400])
+    _, tall = bbox_xywh_to_center_scale([0, 0, 30, 400], 0.75, padding=1.0)
+    np.testing.assert_allclose(tall, [300, 400])
+
+
+def test_warp_matrix_hand_computed():
+    # Region 96 x 128 around (100, 50) onto a 48 x 64 output: factor 0.5, centre -> (24, 32).
+    warp = get_warp_matrix((100, 50), (96, 128), 0.0, (48, 64))
+    np.testing.assert_allclose(warp, [[0.5, 0, 24 - 50], [0, 0.5, 32 - 25]])
+    np.testing.assert_allclose(apply_affine(np.array([[100.0, 50.0], [148.0, 50.0]]), warp), [[24, 32], [48, 32]])
+    # 90 degrees counter-clockwise on screen (cv2.getRotationMatrix2D's sense): a point to the right
+    # of the centre moves above it (smaller y).
+    rot = get_warp_matrix((0, 0), (10, 10), 90.0, (10, 10))
+    np.testing.assert_allclose(apply_affine(np.array([1.0, 0.0]), rot), [5, 4], atol=1e-12)
+    np.testing.assert_allclose(rot[:, :2], cv2.getRotationMatrix2D((0, 0), 90.0, 1.0)[:, :2], atol=1e-12)
+    # inv=True is the inverse map; UDP maps the centre to the middle pixel centre.
+    np.testing.assert_allclose(get_warp_matrix((100, 50), (96, 128), 30, (48, 64), inv=True),
+                               cv2.invertAffineTransform(get_warp_matrix((100, 50), (96, 128), 30, (48, 64))))
+    udp = get_warp_matrix((100, 50), (96, 128), 0.0, (48, 64), udp=True)
+    np.testing.assert_allclose(apply_affine(np.array([100.0, 50.0]), udp), [23.5, 31.5])
+    np.testing.assert_allclose(udp[0, 0], 47 / 96)
+    # A shift moves the region by shift * scale.
+    shifted = get_warp_matrix((100, 50), (96, 128), 0.0, (48, 64), shift=(0.5, 0))
+    np.testing.assert_allclose(apply_affine(np.array([148.0, 50.0]), shifted), [24, 32])
+
+
+@pytest.mark.parametrize("rot", [0.0, 33.0, -70.0])
+def test_warped_keypoint_lands_on_its_pixel(rot):
+    """A bright dot drawn at a keypoint is found by cv2.warpAffine where the matrix sends the keypoint."""
+    image = np.zeros((200, 300, 3), np.uint8)
+    point = np.array([157.0, 93.0])
+    image[93, 157] = 255
+    # A 4x zoom spreads the dot's bilinear footprint over many output pixels: its centroid is exact.
+    warp = get_warp_matrix((150, 100), (24, 32), rot, (96, 128))
+    out = cv2.warpAffine(image, warp, (96, 128), flags=cv2.INTER_LINEAR)[..., 0].astype(np.float64)
+    ys, xs = np.nonzero(out)
+    found = np.array([(xs * out[ys, xs]).sum(), (ys * out[ys, xs]).sum()]) / out[ys, xs].sum()
+    np.testing.assert_allclose(found, apply_affine(point, warp), atol=0.05)
+
+
+def test_flip_twice_is_identity_and_swaps_sides():
+    ks = get_keypoint_set("coco17")
+    rng = np.random.default_rng(0)
+    kps = rng.uniform(0, 99, (2, 17, 2))
+    vis = rng.integers(0, 2, (2, 17)).astype(np.float32)
+    once, vis1 = flip_keypoints(kps, vis, 100, ks.flip_index)
+    twice, vis2 = flip_keypoints(once, vis1, 100, ks.flip_index)
+    np.testing.assert_allclose(twice, kps)
+    np.testing.assert_array_equal(vis2, vis)
+    left, right = ks.index("left_wrist"), ks.index("right_wrist")
+    np.testing.assert_allclose(once[:, left], np.stack([99 - kps[:, right, 0], kps[:, right, 1]], -1))
+    assert vis1[0, left] == vis[0, right]
+    nose = ks.index("nose")
+    np.testing.assert_allclose(once[:, nose, 0], 99 - kps[:, nose, 0])
+    # Image flip and matrix agree with the keypoint flip: the pixel under a keypoint follows it.
+    image = rng.integers(0, 255, (40, 100, 3), dtype=np.uint8)
+    flipped = flip_image(image)
+    np.testing.assert_array_equal(flip_image(flipped), image)
+    np.testing.assert_array_equal(flipped[7, 99 - 12], image[7, 12])
+    np.testing.assert_array_equal(cv2.warpAffine(image, hflip_matrix(100), (100, 40)), flipped)
+
+
+def test_body_halves_from_names():
+    upper, lower = body_halves(get_keypoint_set("coco17"))
+    assert list(upper) == list(range(11)) and list(lower) == list(range(11, 17))
+    upper, lower = body_halves(get_keypoint_set("lsp14"))
+    assert sorted(lower) == [0, 1, 2, 3, 4, 5] and sorted(upper) == list(range(6, 14))
+    upper, lower = body_halves(get_keypoint_set("mpii16"))
+    assert sorted(lower) == [0, 1, 2, 3, 4, 5, 6]  # pelvis included, as mmpose's MPII halves
+
+
+def test_half_body_keeps_one_half():
+    ks = get_keypoint_set("coco17")
+    upper, lower = body_halves(ks)
+    kps = np.zeros((17, 2))
+    kps[:11] = np.stack([np.linspace(40, 60, 11), np.linspace(10, 40, 11)], -1)  # upper body up top
+    kps[11:] = np.stack([np.linspace(45, 55, 6), np.linspace(60, 100, 6)], -1)
+    visible = np.ones(17)
+    seen = set()
+    for seed in range(20):
+        ids = half_body_ids(visible, upper, lower, np.random.default_rng(seed))
+        assert ids is not None
+        assert set(ids) in (set(upper), set(lower))
+        seen.add(len(ids))
+    assert seen == {11, 6}  # both halves get picked
+    center, scale = half_body_center_scale(kps, lower, 0.75, padding=1.5)
+    np.testing.assert_allclose(center, kps[11:].mean(0))
+    np.testing.assert_allclose(scale, [40 * 1.5 * 0.75, 40 * 1.5])  # extent 10 x 40 -> height rules
+    # Too few lower joints: the upper half is used; too few joints overall: no half-body.
+    few_lower = visible.copy()
+    few_lower[12:] = 0
+    assert set(half_body_ids(few_lower, upper, lower, np.random.default_rng(0))) == set(upper)
+    sparse = np.zeros(17)
+    sparse[[0, 5, 11]] = 1
+    assert half_body_ids(sparse, upper, lower, np.random.default_rng(0)) is None
+
+
+def test_random_scale_rotation_ranges():
+    rng = np.random.default_rng(1)
+    draws = np.array([random_scale_rotation(rng, (0.75, 1.25), 40.0, 0.6) for _ in range(2000)])
+    assert draws[:, 0].min() >= 0.75 and draws[:, 0].max() <= 1.25
+    assert np.abs(draws[:, 1]).max() <= 40.0
+    assert abs((draws[:, 1] == 0).mean() - 0.4) < 0.05
+    assert np.abs(truncated_normal(rng, 1000)).max() <= 1.0
+
+
+def test_photometric_ops():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (64, 48, 3), dtype=np.uint8)
+    out = coarse_dropout(image, np.random.default_rng(3))
+    hole = np.all(out == 0, axis=2) & ~np.all(image == 0, axis=2)
+    ys, xs = np.nonzero(hole)
+    h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    assert 0.2 * 64 - 1 <= h <= 0.4 * 64 and 0.2 * 48 - 1 <= w <= 0.4 * 48
+    assert hole.sum() == h * w  # one rectangle
+    assert np.array_equal(out[~hole], image[~hole])
+    grey = np.full((8, 8, 3), 128, np.uint8)
+    grey[..., 0] = 200
+    changed = [not np.array_equal(hsv_jitter(grey, np.random.default_rng(s)), grey) for s in range(10)]
+    assert any(changed)
+    assert np.array_equal(random_blur(image, rng, 0.0), image)
+    assert not np.array_equal(random_blur(image, np.random.default_rng(0), 1.0), image)
