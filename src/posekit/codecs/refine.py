@@ -1,0 +1,86 @@
+"""Sub-pixel refinement of heatmap maxima, vectorised over all maps of a batch.
+
+Shared by heatmap-based codecs (top-down and bottom-up). All functions take heatmaps of shape
+(N, h, w) (any leading batch dims flattened to N) and locations in heatmap pixels, x then y.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.ndimage import correlate1d
+
+
+def heatmap_maximum(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Argmax of each (h, w) map: locations (N, 2) float32 (x, y) and peak values (N,)."""
+    n, h, w = heatmaps.shape
+    flat = heatmaps.reshape(n, h * w)
+    index = flat.argmax(axis=1)
+    scores = flat[np.arange(n), index]
+    locations = np.stack([index % w, index // w], axis=1).astype(np.float32)
+    return locations, scores.astype(np.float32)
+
+
+def refine_shift(locations: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
+    """SimpleBaseline refinement: move a quarter pixel toward the higher neighbour on each axis.
+
+    An axis is left alone where the argmax has no neighbour on both sides (map border).
+    """
+    n, h, w = heatmaps.shape
+    x = locations[:, 0].astype(np.int64)
+    y = locations[:, 1].astype(np.int64)
+    rows = np.arange(n)
+    inside_x = (x > 0) & (x < w - 1)
+    inside_y = (y > 0) & (y < h - 1)
+    xc, yc = np.clip(x, 1, w - 2), np.clip(y, 1, h - 2)
+    dx = heatmaps[rows, y, xc + 1] - heatmaps[rows, y, xc - 1]
+    dy = heatmaps[rows, yc + 1, x] - heatmaps[rows, yc - 1, x]
+    offset = 0.25 * np.stack([np.sign(dx) * inside_x, np.sign(dy) * inside_y], axis=1)
+    return (locations + offset).astype(np.float32)
+
+
+def gaussian_blur(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
+    """Blur each map with cv2's default Gaussian for this kernel size, zero outside the map.
+
+    This is the DARK modulation: a zero-padded blur is what mmpose's `gaussian_blur` computes
+    (pad by the kernel radius, cv2.GaussianBlur, crop). Its final rescale to the original maximum
+    is omitted because DARK works on the log, where a scale is an additive constant.
+    """
+    if kernel < 1 or kernel % 2 == 0:
+        raise ValueError(f"blur kernel must be a positive odd integer, got {kernel}")
+    weights = cv2.getGaussianKernel(kernel, 0).ravel()
+    blurred = correlate1d(heatmaps.astype(np.float64), weights, axis=-1, mode="constant")
+    return correlate1d(blurred, weights, axis=-2, mode="constant")
+
+
+def refine_dark(locations: np.ndarray, heatmaps: np.ndarray, blur_kernel: int) -> np.ndarray:
+    """DARK (Zhang et al. 2020): one Newton step on the log of the blurred map at the argmax.
+
+    Derivatives are central differences over the 3x3 neighbourhood. The step is taken only where
+    that neighbourhood lies inside the map and the Hessian is negative definite (a true maximum of
+    the log-map); elsewhere the argmax is kept.
+    """
+    n, h, w = heatmaps.shape
+    log_maps = np.log(np.maximum(gaussian_blur(heatmaps, blur_kernel), 1e-10))
+    x = locations[:, 0].astype(np.int64)
+    y = locations[:, 1].astype(np.int64)
+    inside = (x > 0) & (x < w - 1) & (y > 0) & (y < h - 1)
+    xc, yc = np.clip(x, 1, w - 2), np.clip(y, 1, h - 2)
+    rows = np.arange(n)
+
+    def at(dx: int, dy: int) -> np.ndarray:
+        return log_maps[rows, yc + dy, xc + dx]
+
+    centre = at(0, 0)
+    gx = 0.5 * (at(1, 0) - at(-1, 0))
+    gy = 0.5 * (at(0, 1) - at(0, -1))
+    hxx = at(1, 0) - 2 * centre + at(-1, 0)
+    hyy = at(0, 1) - 2 * centre + at(0, -1)
+    hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+    det = hxx * hyy - hxy * hxy
+    maximum = inside & (hxx < 0) & (det > 0)
+    safe_det = np.where(maximum, det, 1.0)
+    # offset = -H^-1 g, with the 2x2 inverse written out.
+    ox = -(hyy * gx - hxy * gy) / safe_det
+    oy = -(hxx * gy - hxy * gx) / safe_det
+    offset = np.stack([ox, oy], axis=1) * maximum[:, None]
+    return (locations + offset).astype(np.float32)
