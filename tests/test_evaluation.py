@@ -6,6 +6,7 @@ import contextlib
 import copy
 import io
 import json
+import re
 import warnings
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from posekit.data.records import DataError, ImageRecord, Person
 from posekit.evaluation import (
     COCO_STAT_NAMES, CROWDPOSE_STAT_NAMES, CocoEvaluator, PCKEvaluator, evaluate_coco, evaluate_wholebody,
-    flat_to_wholebody_parts, head_normaliser, pck, pck_by_group, torso_normaliser,
+    flat_to_wholebody_parts, pck, pck_by_group, torso_normaliser,
 )
 from posekit.keypoints import get_keypoint_set
 
@@ -50,6 +51,21 @@ def _xtcocotools_stats(gt_file, res_file, iou_type, sigmas, use_area):
     return np.asarray(ev.stats)
 
 
+SUMMARY_LINE = re.compile(r"Average (?:Precision|Recall)\s+\((AP|AR)\) @\[ IoU=(\S+)\s*\| (?:area|type)=\s*(\w+)"
+                          r" \| maxDets=\s*\d+ \] =\s*(-?[\d.]+)")
+IOU_SUFFIX = {"0.50:0.95": "", "0.50": "50", "0.75": "75"}
+RANGE_SUFFIX = {"all": "", "medium": "m", "large": "l", "easy": "(E)", "hard": "(H)"}
+
+
+def _printed_stats(text: str, crowd: bool) -> dict[str, float]:
+    """Labels read off COCOeval's own printed summary, to check ours name the right numbers."""
+    stats = {}
+    for kind, iou, rng, value in SUMMARY_LINE.findall(text):
+        suffix = "(M)" if crowd and rng == "medium" else RANGE_SUFFIX[rng]
+        stats[kind + IOU_SUFFIX[iou] + suffix] = float(value)
+    return stats
+
+
 def test_coco_example_matches_pycocotools(xtcoco):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -66,6 +82,17 @@ def test_coco_example_matches_pycocotools(xtcoco):
     assert list(ours) == list(COCO_STAT_NAMES)
     np.testing.assert_allclose([ours[k] for k in COCO_STAT_NAMES], ev.stats, rtol=0, atol=1e-12)
     assert (round(ours["AP"], 3), round(ours["AP50"], 3), round(ours["AR"], 3)) == (0.861, 0.993, 0.875)
+
+
+def test_labels_match_what_cocoeval_prints(xtcoco, capsys):
+    coco = evaluate_coco(xtcoco / "example_coco_val.json", xtcoco / "example_coco_preds.json",
+                         get_keypoint_set("coco17").sigmas, verbose=True)
+    printed = _printed_stats(capsys.readouterr().out, crowd=False)
+    assert set(printed) == set(coco) and all(round(coco[k], 3) == v for k, v in printed.items())
+    crowd = evaluate_coco(xtcoco / "example_crowdpose_val.json", xtcoco / "example_crowdpose_preds.json",
+                          get_keypoint_set("crowdpose14").sigmas, "keypoints_crowd", use_area=False, verbose=True)
+    printed = _printed_stats(capsys.readouterr().out, crowd=True)
+    assert set(printed) == set(crowd) and all(round(crowd[k], 3) == v for k, v in printed.items())
 
 
 def test_coco_in_memory_inputs_are_not_mutated_and_give_the_same_numbers(xtcoco):
@@ -111,6 +138,9 @@ def test_crowdpose_matches_xtcocotools_with_its_labels(xtcoco):
     gt = json.loads(gt_file.read_text())
     assert evaluate_coco(gt, res_file, sigmas, "keypoints_crowd", use_area=False) == ours
     assert round(ours["AP"], 3) == 0.788 and ours["AP(E)"] == 1.0 and ours["AP(H)"] == pytest.approx(0.4116)
+    predictions = [{"image_id": r["image_id"], "keypoints": np.asarray(r["keypoints"]).reshape(14, 3),
+                    "score": r["score"]} for r in json.loads(res_file.read_text())]
+    assert CocoEvaluator(gt, get_keypoint_set("crowdpose14")).evaluate(predictions) == ours
 
 
 def test_crowdpose_gt_without_area_asks_for_use_area_false(xtcoco):
@@ -221,13 +251,32 @@ def test_lsp_groups_and_torso():
 
 def test_mpii_pckh_total_leaves_out_pelvis_and_thorax():
     kset = get_keypoint_set("mpii16")
-    assert head_normaliser(np.array([[10.0, 10.0, 40.0, 50.0]]))[0] == pytest.approx(0.6 * 50.0)
     gt = np.zeros((1, 16, 2))
     pred = gt.copy()
     pred[0, kset.index("pelvis")] = (100.0, 0.0)
     pred[0, kset.index("thorax")] = (100.0, 0.0)
     groups = pck_by_group(pck(pred, gt, np.ones((1, 16)), np.array([30.0]), alpha=0.5), kset)
     assert groups["total"] == 1.0 and groups["head"] == 1.0
+    # CrowdPose's 'top_head' joins the head group under its canonical name.
+    crowd = get_keypoint_set("crowdpose14")
+    result = pck(np.zeros((1, 14, 2)), np.zeros((1, 14, 2)), np.ones((1, 14)), np.array([1.0]))
+    result["correct"][crowd.index("top_head")] = 0
+    assert pck_by_group(result, crowd)["head"] == 0.5
+
+
+def test_pck_evaluator_with_given_lengths_for_pckh():
+    kset = get_keypoint_set("lsp14")
+    person = _lsp_person(kset)
+    pred = person.copy()
+    pred[:, 0] += 6.0
+    gt = _lsp_coco({1: person, 2: person})
+    # 6 px off: within 0.5 x 20 for image 1, beyond 0.5 x 10 for image 2.
+    evaluator = PCKEvaluator(gt, kset, alpha=0.5, normaliser={1: 20.0, 2: 10.0})
+    assert evaluator.default_metric == "PCK@0.5"
+    stats = evaluator.evaluate([{"image_id": i, "keypoints": pred, "score": 1.0} for i in (1, 2)])
+    assert stats["PCK@0.5"] == 0.5
+    with pytest.raises(ValueError, match="no normaliser length"):
+        PCKEvaluator(gt, kset, normaliser={1: 20.0})
 
 
 def _lsp_coco(persons: dict[int, np.ndarray]) -> dict:

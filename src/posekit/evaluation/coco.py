@@ -16,23 +16,17 @@ from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 from posekit.data.records import DataError
-from posekit.keypoints import KeypointSet
+from posekit.keypoints import WHOLEBODY_PARTS, KeypointSet
 
 # Order of COCOeval.stats for 'keypoints*' iou types (see COCOeval.summarize).
 COCO_STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 # For 'keypoints_crowd', xtcocotools prints AP, AP50, AP75, AR, AR50, AR75, then AP easy/medium/hard.
 CROWDPOSE_STAT_NAMES = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "AP(E)", "AP(M)", "AP(H)")
 
-# COCO-WholeBody: the flat 133-keypoint order is body, foot, face, left hand, right hand; each part
-# is a separate field in the annotation JSON and a separate xtcocotools iou type.
-WHOLEBODY_PARTS = (
-    ("body", "keypoints", "keypoints_body", 17),
-    ("foot", "foot_kpts", "keypoints_foot", 6),
-    ("face", "face_kpts", "keypoints_face", 68),
-    ("lefthand", "lefthand_kpts", "keypoints_lefthand", 21),
-    ("righthand", "righthand_kpts", "keypoints_righthand", 21),
-)
-WHOLEBODY_NUM_KEYPOINTS = sum(part[3] for part in WHOLEBODY_PARTS)
+# COCO-WholeBody parts, in the order of keypoints.WHOLEBODY_PARTS (JSON field, size); each is
+# scored with xtcocotools' iou type 'keypoints_<part>'.
+WHOLEBODY_PART_NAMES = ("body", "foot", "face", "lefthand", "righthand")
+WHOLEBODY_NUM_KEYPOINTS = sum(num for _, num in WHOLEBODY_PARTS)
 
 
 def load_json(path: str | Path, what: str) -> Any:
@@ -171,7 +165,7 @@ def flat_to_wholebody_parts(keypoints: np.ndarray | Sequence[float]) -> dict[str
         raise ValueError(f"a whole-body prediction needs {WHOLEBODY_NUM_KEYPOINTS} keypoints x 3 = "
                          f"{WHOLEBODY_NUM_KEYPOINTS * 3} numbers, got {flat.size}")
     fields, start = {}, 0
-    for _, field, _, num in WHOLEBODY_PARTS:
+    for field, num in WHOLEBODY_PARTS:
         fields[field] = flat[start * 3:(start + num) * 3].tolist()
         start += num
     return fields
@@ -189,7 +183,7 @@ def evaluate_wholebody(gt: dict | str | Path, results: list | str | Path, sigmas
     sigmas = np.asarray(sigmas, dtype=np.float64)
     if len(sigmas) != WHOLEBODY_NUM_KEYPOINTS:
         raise ValueError(f"whole-body evaluation needs {WHOLEBODY_NUM_KEYPOINTS} sigmas, got {len(sigmas)}")
-    part_fields = {field: num for _, field, _, num in WHOLEBODY_PARTS}
+    part_fields = dict(WHOLEBODY_PARTS)
     for ann in gt_data["annotations"]:
         absent = [f for f in part_fields if f not in ann]
         if absent:
@@ -201,8 +195,8 @@ def evaluate_wholebody(gt: dict | str | Path, results: list | str | Path, sigmas
 
     out: dict[str, dict[str, float]] = {}
     start = 0
-    for part, _, iou_type, num in WHOLEBODY_PARTS:
-        out[part] = _part_stats(gt_data, res_data, iou_type, sigmas[start:start + num], verbose)
+    for part, (_, num) in zip(WHOLEBODY_PART_NAMES, WHOLEBODY_PARTS):
+        out[part] = _part_stats(gt_data, res_data, f"keypoints_{part}", sigmas[start:start + num], verbose)
         start += num
     out["hand"] = {k: (out["lefthand"][k] + out["righthand"][k]) / 2 for k in COCO_STAT_NAMES}
     out["wholebody"] = _part_stats(gt_data, res_data, "keypoints_wholebody", sigmas, verbose)

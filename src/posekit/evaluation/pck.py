@@ -1,8 +1,8 @@
 """PCK: the fraction of keypoints within alpha x a per-person length of the ground truth.
 
-LSP: PCK@0.2 of the torso (right shoulder -> left hip). MPII: PCKh@0.5 of 0.6 x the head-box
-diagonal. Reported per joint group; group membership comes from keypoint names, so any set with
-those names works."""
+LSP: PCK@0.2 of the torso (right shoulder -> left hip). MPII: PCKh@0.5, with normaliser lengths
+0.6 x the head-box diagonal (posekit.data.readers.mpii.read_mpii_head_sizes). Reported per joint
+group; group membership comes from keypoint names, so any set with those names works."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -10,11 +10,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from posekit.data.records import DataError, ImageRecord, PoseData
-from posekit.keypoints import KeypointSet
+from posekit.keypoints import KeypointSet, canonical_keypoint_name
 
-# Names across LSP, MPII, CrowdPose and COCO that belong to each reported group.
+# Canonical names (keypoints.canonical_keypoint_name) across LSP, MPII, CrowdPose and COCO that
+# belong to each reported group.
 JOINT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("head", ("head_top", "top_head", "head", "neck", "upper_neck")),
+    ("head", ("head_top", "head", "neck", "upper_neck")),
     ("shoulder", ("left_shoulder", "right_shoulder")),
     ("elbow", ("left_elbow", "right_elbow")),
     ("wrist", ("left_wrist", "right_wrist")),
@@ -22,10 +23,6 @@ JOINT_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("knee", ("left_knee", "right_knee")),
     ("ankle", ("left_ankle", "right_ankle")),
 )
-# The MPII head box is scaled by this before use as the PCKh length (MPII evaluation protocol).
-MPII_HEAD_SCALE = 0.6
-
-
 def pck(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, normaliser: np.ndarray,
         alpha: float = 0.2) -> dict[str, np.ndarray | float]:
     """pred, gt (N, K, 2); visible (N, K) (which GT joints count); normaliser (N,) lengths.
@@ -65,8 +62,9 @@ def pck_by_group(result: Mapping[str, np.ndarray | float], keypoint_set: Keypoin
     count = np.asarray(result["count"])
     out: dict[str, float] = {}
     grouped: list[int] = []
+    canonical = [canonical_keypoint_name(n) for n in keypoint_set.names]
     for group, names in JOINT_GROUPS:
-        idx = [keypoint_set.names.index(n) for n in names if n in keypoint_set.names]
+        idx = [i for i, n in enumerate(canonical) if n in names]
         if not idx:
             continue
         grouped += idx
@@ -88,12 +86,6 @@ def torso_normaliser(gt: np.ndarray, visible: np.ndarray, keypoint_set: Keypoint
     visible = np.asarray(visible).astype(bool)
     length = np.linalg.norm(gt[:, rs] - gt[:, lh], axis=1)
     return np.where(visible[:, rs] & visible[:, lh], length, 0.0)
-
-
-def head_normaliser(head_boxes: np.ndarray) -> np.ndarray:
-    """PCKh length from MPII head boxes (N, 4) as x1, y1, x2, y2: 0.6 x the box diagonal."""
-    boxes = np.asarray(head_boxes, dtype=np.float64).reshape(-1, 4)
-    return MPII_HEAD_SCALE * np.linalg.norm(boxes[:, 2:] - boxes[:, :2], axis=1)
 
 
 def _gt_from_coco(gt: dict, keypoint_set: KeypointSet, name: str) -> dict[int, np.ndarray]:
@@ -137,8 +129,8 @@ class PCKEvaluator:
     """In-memory PCK for the training loop, one person per image.
 
     gt: a COCO-format dict, a PoseData, or a list of ImageRecord. normaliser: "torso" (right
-    shoulder -> left hip, LSP) or a mapping image_id -> length (e.g. MPII head_normaliser values,
-    with alpha=0.5 for PCKh@0.5). The top-scoring prediction per image is used; an image with no
+    shoulder -> left hip, LSP) or a mapping image_id -> length (e.g. MPII head sizes from
+    read_mpii_head_sizes, with alpha=0.5 for PCKh@0.5). The top-scoring prediction per image is used; an image with no
     prediction counts all its joints as wrong."""
 
     def __init__(self, gt: dict | PoseData | Sequence[ImageRecord], keypoint_set: KeypointSet,

@@ -8,7 +8,7 @@ from posekit.evaluation.coco import (
     WHOLEBODY_NUM_KEYPOINTS, _gt_num_keypoints, _load_gt, _load_results, evaluate_coco, evaluate_wholebody,
 )
 from posekit.evaluation.pck import PCKEvaluator
-from posekit.keypoints import KeypointSet, available, get_keypoint_set
+from posekit.keypoints import KeypointSet, available, canonical_keypoint_name, get_keypoint_set
 
 METRICS = ("coco", "crowdpose", "wholebody", "pck")
 WHOLEBODY_SET = "coco_wholebody133"
@@ -23,16 +23,17 @@ def infer_keypoint_set(gt: dict, name: str = "ground truth") -> KeypointSet:
         return get_keypoint_set(WHOLEBODY_SET)
     k = _gt_num_keypoints(gt, name)
     categories = gt.get("categories") or []
-    names = tuple(categories[0].get("keypoints", ())) if categories else ()
+    names = tuple(str(n) for n in categories[0].get("keypoints", ())) if categories else ()
+    canonical = tuple(canonical_keypoint_name(n) for n in names)
     for set_name in available():
         candidate = get_keypoint_set(set_name)
-        if candidate.names == names:
+        if tuple(canonical_keypoint_name(n) for n in candidate.names) == canonical:
             return candidate
     if k == 17:
         return get_keypoint_set("coco17")
     if k == 14:
         crowd = get_keypoint_set("crowdpose14")
-        if names[:12] == crowd.names[:12] or any("crowdIndex" in img for img in gt["images"]):
+        if canonical[:12] == crowd.names[:12] or any("crowdIndex" in img for img in gt["images"]):
             return crowd
     if k == WHOLEBODY_NUM_KEYPOINTS:
         return get_keypoint_set(WHOLEBODY_SET)
