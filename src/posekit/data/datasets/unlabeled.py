@@ -1,0 +1,115 @@
+"""Unlabeled dataset for semi-supervised training: an easy and a hard view of each person/image."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from posekit.config import AugmentConfig
+from posekit.data.datasets.common import SeededDataset, normalize_image
+from posekit.data.datasets.topdown import clip_bbox
+from posekit.data.io import load_image
+from posekit.data.records import DataError, PoseData
+from posekit.data.transforms import (
+    bbox_xywh_to_center_scale, compose_affine, get_warp_matrix, hflip_matrix, photometric, random_scale_rotation,
+)
+
+
+@dataclass
+class _Item:
+    file_name: str
+    image_id: int
+    bbox: np.ndarray | None  # xywh, or None for the whole image
+
+
+class UnlabeledDataset(SeededDataset):
+    """Images without labels, one sample per person box of a PoseData (LSPET-style single-person
+    images: its box; no person: the whole image) or per image path (the whole image).
+
+    `image_easy`: the crop under the standard augmentation (flip, scale, rotation from `augment`).
+    `image_hard`: the easy view further warped by a random affine around the input centre, PoseDual's
+    hard-view jitter (scale clip(N(1, hard_scale_sd), hard_scale_range), rotation
+    clip(N(0, hard_rotation_sd), +-hard_rotation_max) applied with hard_prob), then the photometric
+    options of `augment` (HSV, blur, CoarseDropout). Both views are warped from the original image
+    (one interpolation each), so the hard view is exactly `affine` applied to the easy one.
+    `affine`: (2, 3) float32 mapping easy-view input pixels to hard-view input pixels.
+    """
+
+    def __init__(self, source: PoseData | Sequence[str | Path], input_size: Sequence[int],
+                 augment: AugmentConfig | None = None, seed: int = 0, hard_scale_sd: float = 0.25,
+                 hard_scale_range: tuple[float, float] = (0.75, 1.25), hard_rotation_sd: float = 30.0,
+                 hard_rotation_max: float = 60.0, hard_prob: float = 0.8) -> None:
+        super().__init__(seed)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.augment = augment
+        self.hard_scale_sd, self.hard_scale_range = hard_scale_sd, hard_scale_range
+        self.hard_rotation_sd, self.hard_rotation_max, self.hard_prob = hard_rotation_sd, hard_rotation_max, hard_prob
+        if isinstance(source, PoseData):
+            name = source.source or "unlabeled dataset"
+            self.items = self._items_from_data(source)
+        else:
+            name = "unlabeled image list"
+            self.items = [_Item(str(p), i, None) for i, p in enumerate(source)]
+        if not self.items:
+            raise DataError(f"{name}: no images")
+
+    @staticmethod
+    def _items_from_data(data: PoseData) -> list[_Item]:
+        items = []
+        for record in data.records:
+            boxes = [clip_bbox(p.bbox, record.width, record.height) for p in record.persons if not p.iscrowd]
+            boxes = [b for b in boxes if b is not None]
+            items.extend(_Item(record.file_name, record.image_id, b) for b in boxes or [None])
+        return items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _file(self, index: int) -> str:
+        return self.items[index].file_name
+
+    def _hard_affine(self, rng: np.random.Generator) -> np.ndarray:
+        w, h = self.input_size
+        low, high = self.hard_scale_range
+        factor = float(np.clip(rng.normal(1.0, self.hard_scale_sd), low, high))
+        angle = float(np.clip(rng.normal(0.0, self.hard_rotation_sd), -self.hard_rotation_max, self.hard_rotation_max))
+        if rng.random() >= self.hard_prob:
+            factor, angle = 1.0, 0.0
+        # A region 1/factor the input's size around its centre, mapped onto the whole input.
+        return get_warp_matrix((w * 0.5, h * 0.5), (w / factor, h / factor), angle, self.input_size)
+
+    def _sample(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
+        item = self.items[index]
+        image = load_image(item.file_name)
+        height, width = image.shape[:2]
+        in_w, in_h = self.input_size
+        aug = self.augment
+        if item.bbox is None:
+            center, scale = bbox_xywh_to_center_scale((0, 0, width, height), in_w / in_h, padding=1.0)
+        else:
+            padding = aug.bbox_padding if aug is not None else 1.25
+            center, scale = bbox_xywh_to_center_scale(item.bbox, in_w / in_h, padding)
+        pre_flip = np.eye(2, 3)
+        angle = 0.0
+        if aug is not None:
+            if rng.random() < aug.flip:
+                center[0] = width - 1 - center[0]
+                pre_flip = hflip_matrix(width)
+            factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob)
+            scale = scale * factor
+        easy_warp = compose_affine(get_warp_matrix(center, scale, angle, self.input_size), pre_flip)
+        affine = self._hard_affine(rng)
+        easy = cv2.warpAffine(image, easy_warp, self.input_size, flags=cv2.INTER_LINEAR)
+        hard = cv2.warpAffine(image, compose_affine(affine, easy_warp), self.input_size, flags=cv2.INTER_LINEAR)
+        if aug is not None:
+            hard = photometric(hard, rng, aug.hsv, aug.blur, aug.coarse_dropout)
+        return {
+            "image_easy": normalize_image(easy),
+            "image_hard": normalize_image(hard),
+            "affine": torch.from_numpy(affine.astype(np.float32)),
+            "image_id": int(item.image_id),
+        }
