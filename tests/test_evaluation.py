@@ -183,6 +183,9 @@ def test_flat_wholebody_predictions_score_like_part_fields(xtcoco):
     assert parts["foot_kpts"][0] == 17 * 3 and parts["righthand_kpts"][-1] == 133 * 3 - 1
     with pytest.raises(ValueError, match="133 keypoints"):
         flat_to_wholebody_parts(np.zeros((17, 3)))
+    empty = evaluate_wholebody(gt, [], sigmas)
+    assert set(empty) == {"body", "foot", "face", "lefthand", "righthand", "hand", "wholebody"}
+    assert all(v == 0.0 for stats in empty.values() for v in stats.values())
 
 
 def test_coco_evaluator_matches_file_evaluation(xtcoco):

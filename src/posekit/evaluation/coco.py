@@ -76,6 +76,8 @@ def _check_results(gt: dict, results: list, name: str, fields: dict[str, int]) -
         raise DataError(f"{name}: {len(unknown)} prediction image_id(s) not in the ground truth, "
                         f"e.g. {unknown[:5]}")
     for i, r in enumerate(results):
+        if "category_id" not in r:
+            raise DataError(f"{name}: prediction {i} (image_id {r['image_id']}) has no 'category_id'")
         for key, num in fields.items():
             value = r.get(key)
             if value is None or len(value) != num * 3:
@@ -102,12 +104,18 @@ def _quiet(verbose: bool):
         yield
 
 
-def _run_cocoeval(gt: dict, results: list, iou_type: str, sigmas: np.ndarray, use_area: bool,
-                  verbose: bool) -> np.ndarray:
-    # xtcocotools mutates both inputs (ignore flags, result ids/areas), so it gets copies.
-    with _quiet(verbose), tempfile.TemporaryDirectory() as tmp:
+def _coco_pair(gt: dict, results: list, verbose: bool) -> tuple[COCO, COCO]:
+    # xtcocotools mutates both inputs (ignore flags, result ids/areas), so it gets copies. The flags
+    # are recomputed on every evaluate(), so one pair serves several iou types.
+    with _quiet(verbose):
         coco_gt = COCO(annotation_file="<in memory>", ann_data=copy.deepcopy(gt))
-        coco_dt = coco_gt.loadRes(copy.deepcopy(results))
+        return coco_gt, coco_gt.loadRes(copy.deepcopy(results))
+
+
+def _run_cocoeval(coco_gt: COCO, coco_dt: COCO, iou_type: str, sigmas: np.ndarray, use_area: bool,
+                  verbose: bool) -> np.ndarray:
+    gt = coco_gt.dataset
+    with _quiet(verbose), tempfile.TemporaryDirectory() as tmp:
         coco_eval = COCOeval(coco_gt, coco_dt, iou_type, np.asarray(sigmas, dtype=np.float64), use_area=use_area)
         if iou_type == "keypoints_crowd":
             # The easy/medium/hard split re-reads the GT file named in anno_file for each image's
@@ -150,10 +158,14 @@ def evaluate_coco(gt: dict | str | Path, results: list | str | Path, sigmas: Seq
         if missing:
             raise DataError(f"{gt_name}: CrowdPose evaluation needs 'crowdIndex' on every image; "
                             f"missing on {len(missing)} image(s), e.g. {missing[:5]}")
+        missing = [a.get("id") for a in gt_data["annotations"] if "num_keypoints" not in a]
+        if missing:
+            raise DataError(f"{gt_name}: CrowdPose evaluation needs 'num_keypoints' on every annotation; "
+                            f"missing on {len(missing)}, e.g. ids {missing[:5]}")
     names = CROWDPOSE_STAT_NAMES if iou_type == "keypoints_crowd" else COCO_STAT_NAMES
     if not res_data:
         return {name: 0.0 for name in names}
-    stats = _run_cocoeval(gt_data, res_data, iou_type, sigmas, use_area, verbose)
+    stats = _run_cocoeval(*_coco_pair(gt_data, res_data, verbose), iou_type, sigmas, use_area, verbose)
     return {name: float(v) for name, v in zip(names, stats)}
 
 
@@ -193,13 +205,19 @@ def evaluate_wholebody(gt: dict | str | Path, results: list | str | Path, sigmas
     if any("area" not in a for a in gt_data["annotations"]):
         raise DataError(f"{gt_name}: COCO-WholeBody evaluation uses each annotation's 'area'; some have none")
 
+    if not res_data:
+        return {part: {k: 0.0 for k in COCO_STAT_NAMES}
+                for part in WHOLEBODY_PART_NAMES + ("hand", "wholebody")}
+    pair = _coco_pair(gt_data, res_data, verbose)
     out: dict[str, dict[str, float]] = {}
     start = 0
     for part, (_, num) in zip(WHOLEBODY_PART_NAMES, WHOLEBODY_PARTS):
-        out[part] = _part_stats(gt_data, res_data, f"keypoints_{part}", sigmas[start:start + num], verbose)
+        stats = _run_cocoeval(*pair, f"keypoints_{part}", sigmas[start:start + num], True, verbose)
+        out[part] = dict(zip(COCO_STAT_NAMES, stats.tolist()))
         start += num
     out["hand"] = {k: (out["lefthand"][k] + out["righthand"][k]) / 2 for k in COCO_STAT_NAMES}
-    out["wholebody"] = _part_stats(gt_data, res_data, "keypoints_wholebody", sigmas, verbose)
+    stats = _run_cocoeval(*pair, "keypoints_wholebody", sigmas, True, verbose)
+    out["wholebody"] = dict(zip(COCO_STAT_NAMES, stats.tolist()))
     return out
 
 
@@ -210,13 +228,6 @@ def _with_part_fields(result: dict, index: int, name: str) -> dict:
         return {**result, **flat_to_wholebody_parts(result["keypoints"])}
     except ValueError as exc:
         raise DataError(f"{name}: prediction {index}: {exc}") from None
-
-
-def _part_stats(gt: dict, results: list, iou_type: str, sigmas: np.ndarray, verbose: bool) -> dict[str, float]:
-    if not results:
-        return {name: 0.0 for name in COCO_STAT_NAMES}
-    stats = _run_cocoeval(gt, results, iou_type, sigmas, True, verbose)
-    return {name: float(v) for name, v in zip(COCO_STAT_NAMES, stats)}
 
 
 def predictions_to_results(predictions: Sequence[dict], category_id: int) -> list[dict]:
