@@ -1,0 +1,101 @@
+"""Simple Pose (Li et al., AAAI 2020): the IMHN network (`models/posenet.py` of the official code).
+
+Stem (256 channels at stride 4) -> `nstack` hourglasses of depth 4, each emitting 5 scales. Per
+scale a head Conv3x3 -> Conv3x3 -> SE(16) and a 1x1 conv to the output channels (body-part maps,
+keypoint maps, person mask, background). Between stacks, 1x1 merges of the scale-0 features and
+predictions are added to the next stack's input, and the merges at every scale are added to the
+next hourglass's features of that scale (cross-stack residuals).
+
+forward returns per stack a list of 5 maps (finest first); inference uses the last stack's finest.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from posekit.codecs import build_codec
+from posekit.keypoints import get_keypoint_set
+from posekit.models.backbones.hourglass import ConvBlock, Hourglass, SELayer, Stem
+from posekit.models.zoo import register_model
+
+
+class IMHN(nn.Module):
+    def __init__(self, out_channels: int, nstack: int = 4, width: int = 256, increase: int = 128,
+                 depth: int = 4, stem_first: int = 64):
+        super().__init__()
+        self.nstack, self.num_scales = nstack, depth + 1
+        self.stem = Stem(width // 2, stem_first)
+        scales = range(self.num_scales)
+        self.hourglass = nn.ModuleList([Hourglass(depth, width, increase) for _ in range(nstack)])
+        self.features = nn.ModuleList([nn.ModuleList([
+            nn.Sequential(ConvBlock(width + s * increase, width, 3), ConvBlock(width, width, 3), SELayer(width))
+            for s in scales]) for _ in range(nstack)])
+        self.outs = nn.ModuleList([nn.ModuleList([ConvBlock(width, out_channels, 1, bn=False, act=False)
+                                                  for _ in scales]) for _ in range(nstack)])
+        self.merge_features = nn.ModuleList([nn.ModuleList([ConvBlock(width, width + s * increase, 1, act=False)
+                                                            for s in scales]) for _ in range(nstack - 1)])
+        self.merge_preds = nn.ModuleList([nn.ModuleList([ConvBlock(out_channels, width + s * increase, 1, act=False)
+                                                         for s in scales]) for _ in range(nstack - 1)])
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        # published: conv N(0, 0.001), linear N(0, 0.01), zero biases, BN 1/0
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, 0.001)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, images: torch.Tensor) -> list[list[torch.Tensor]]:
+        x = self.stem(images)
+        cache: list[torch.Tensor] | None = None
+        preds = []
+        for i in range(self.nstack):
+            feats = self.hourglass[i](x)
+            if cache is not None:
+                feats = [f + c for f, c in zip(feats, cache)]
+            heads = [self.features[i][s](feats[s]) for s in range(self.num_scales)]
+            outs = [self.outs[i][s](heads[s]) for s in range(self.num_scales)]
+            if i < self.nstack - 1:
+                cache = [self.merge_preds[i][s](outs[s]) + self.merge_features[i][s](heads[s])
+                         for s in range(self.num_scales)]
+                x = x + cache[0]
+            preds.append(outs)
+        return preds
+
+
+def simplepose_channels(keypoint_set: str) -> int:
+    """Output channels for a keypoint set: limbs + internal keypoints + mask + background."""
+    codec = build_codec("simplepose", keypoint_set=keypoint_set, input_size=(128, 128))
+    return codec.num_channels
+
+
+_KSET_BY_K = {17: "coco17", 14: "crowdpose14"}
+
+
+def _builder(nstack: int, width: int, increase: int, stem_first: int):
+    def build(num_keypoints: int, input_size: tuple[int, int], keypoint_set: str | None = None, **params) -> nn.Module:
+        name = keypoint_set or _KSET_BY_K.get(num_keypoints)
+        if name is None or get_keypoint_set(name).num_keypoints != num_keypoints:
+            raise ValueError(f"simplepose: pass keypoint_set= for a set of {num_keypoints} keypoints "
+                             "(the output channels depend on its limb list)")
+        args = dict(nstack=nstack, width=width, increase=increase, stem_first=stem_first)
+        args.update(params)
+        return IMHN(simplepose_channels(name), **args)
+    return build
+
+
+_CODEC = {"name": "simplepose", "stride": 4, "sigma": 9.0, "limb_sigma": 7.0}
+
+register_model("simplepose-imhn", paradigm="bottomup", input_size=(512, 512), keypoint_set="coco17",
+               codec=_CODEC, description="Simple Pose IMHN: 4 stacks, depth 4, 256+128k channels, "
+               "30 body parts + 18 keypoints + 2")(_builder(4, 256, 128, 64))
+register_model("simplepose-imhn-s", paradigm="bottomup", input_size=(256, 256), keypoint_set="coco17",
+               codec=_CODEC, description="small IMHN for CPU runs: 2 stacks, 64+32k channels")(
+    _builder(2, 64, 32, 16))
