@@ -28,6 +28,7 @@ class ZooEntry:
 _ZOO: dict[str, ZooEntry] = {}
 _MODULES = (
     "posekit.models.simplebaseline",
+    "posekit.models.simplepose",
 )
 
 
