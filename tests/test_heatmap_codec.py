@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import scipy.io
@@ -13,6 +14,7 @@ import torch
 
 from posekit.codecs import build_codec
 from posekit.codecs.heatmap import HeatmapCodec, flip_heatmaps
+from posekit.codecs.refine import blurred_neighbourhood
 
 INPUT, HEATMAP = (192, 256), (48, 64)
 UDP_STRIDE = np.array([191 / 47, 255 / 63])
@@ -90,6 +92,18 @@ def test_dark_recovers_subpixel_gaussian() -> None:
         np.testing.assert_array_less(np.abs(found - centres), 0.05)
         argmax_only = codec("udp", "none").decode(maps)[0][0] / UDP_STRIDE
         assert np.abs(argmax_only - centres).max() > 0.3
+
+
+def test_dark_blur_matches_padded_cv2_blur() -> None:
+    # Reference: zero-pad (kernel radius + 1 so the neighbourhood of a border pixel exists),
+    # cv2.GaussianBlur the whole map, read the 3x3 window.
+    rng = np.random.default_rng(1)
+    maps = rng.random((4, 64, 48)).astype(np.float32)
+    x, y = np.array([0, 1, 20, 47]), np.array([0, 62, 30, 5])
+    got = blurred_neighbourhood(maps, x, y, 11)
+    for i in range(4):
+        blurred = cv2.GaussianBlur(np.pad(maps[i], 6), (11, 11), 0)
+        np.testing.assert_allclose(got[i], blurred[y[i] + 5:y[i] + 8, x[i] + 5:x[i] + 8], atol=1e-5)
 
 
 def test_shift_moves_toward_higher_neighbour() -> None:

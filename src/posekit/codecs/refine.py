@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import correlate1d
 
 
 def heatmap_maximum(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,18 +37,30 @@ def refine_shift(locations: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
     return (locations + offset).astype(np.float32)
 
 
-def gaussian_blur(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
-    """Blur each map with cv2's default Gaussian for this kernel size, zero outside the map.
+def blurred_neighbourhood(heatmaps: np.ndarray, x: np.ndarray, y: np.ndarray,
+                          kernel: int) -> np.ndarray:
+    """Gaussian-blurred values of each map on the 3x3 pixels around (x[i], y[i]): (N, 3, 3).
 
-    This is the DARK modulation: a zero-padded blur is what mmpose's `gaussian_blur` computes
-    (pad by the kernel radius, cv2.GaussianBlur, crop). Its final rescale to the original maximum
-    is omitted because DARK works on the log, where a scale is an additive constant.
+    The blur is cv2's default Gaussian for this kernel size, zero outside the map: what mmpose's
+    `gaussian_blur` computes (pad by the kernel radius, cv2.GaussianBlur, crop). DARK needs only
+    these nine values, so only they are computed. mmpose's final rescale to the original maximum
+    is left out: DARK works on the log, where a scale is an additive constant.
     """
     if kernel < 1 or kernel % 2 == 0:
         raise ValueError(f"blur kernel must be a positive odd integer, got {kernel}")
+    n, h, w = heatmaps.shape
+    reach = kernel // 2 + 1  # kernel radius plus the one-pixel neighbourhood
+    offsets = np.arange(-reach, reach + 1)
+    ys, xs = y[:, None] + offsets, x[:, None] + offsets
+    patches = heatmaps[np.arange(n)[:, None, None], np.clip(ys, 0, h - 1)[:, :, None],
+                       np.clip(xs, 0, w - 1)[:, None, :]].astype(np.float64)
+    patches *= ((ys >= 0) & (ys < h))[:, :, None] & ((xs >= 0) & (xs < w))[:, None, :]
+    # Row a of `taps` holds the 1-D kernel centred on neighbourhood offset a - 1 of the patch.
     weights = cv2.getGaussianKernel(kernel, 0).ravel()
-    blurred = correlate1d(heatmaps.astype(np.float64), weights, axis=-1, mode="constant")
-    return correlate1d(blurred, weights, axis=-2, mode="constant")
+    taps = np.zeros((3, offsets.size))
+    for a in range(3):
+        taps[a, a:a + kernel] = weights
+    return taps @ patches @ taps.T
 
 
 def refine_dark(locations: np.ndarray, heatmaps: np.ndarray, blur_kernel: int) -> np.ndarray:
@@ -60,15 +71,13 @@ def refine_dark(locations: np.ndarray, heatmaps: np.ndarray, blur_kernel: int) -
     the log-map); elsewhere the argmax is kept.
     """
     n, h, w = heatmaps.shape
-    log_maps = np.log(np.maximum(gaussian_blur(heatmaps, blur_kernel), 1e-10))
     x = locations[:, 0].astype(np.int64)
     y = locations[:, 1].astype(np.int64)
     inside = (x > 0) & (x < w - 1) & (y > 0) & (y < h - 1)
-    xc, yc = np.clip(x, 1, w - 2), np.clip(y, 1, h - 2)
-    rows = np.arange(n)
+    log_map = np.log(np.maximum(blurred_neighbourhood(heatmaps, x, y, blur_kernel), 1e-10))
 
     def at(dx: int, dy: int) -> np.ndarray:
-        return log_maps[rows, yc + dy, xc + dx]
+        return log_map[:, 1 + dy, 1 + dx]
 
     centre = at(0, 0)
     gx = 0.5 * (at(1, 0) - at(-1, 0))
