@@ -10,6 +10,7 @@ COMMANDS = (
     "models",
     "score",
     "convert",
+    "info",
 )
 
 

@@ -13,6 +13,7 @@ _CODECS: dict[str, Callable[..., Any]] = {}
 _MODULES = (
     "posekit.codecs.heatmap",
     "posekit.codecs.bodypart",
+    "posekit.codecs.simcc",
 )
 
 

@@ -29,6 +29,7 @@ _ZOO: dict[str, ZooEntry] = {}
 _MODULES = (
     "posekit.models.simplebaseline",
     "posekit.models.simplepose",
+    "posekit.models.rtmpose",
 )
 
 
