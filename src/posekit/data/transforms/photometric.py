@@ -16,12 +16,12 @@ def hsv_jitter(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gains = (gains * rng.integers(0, 2, 3)).astype(np.int16)
     if not gains.any():
         return image
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.int16)
-    hsv[..., 0] = (hsv[..., 0] + gains[0]) % 180
-    hsv[..., 1] = np.clip(hsv[..., 1] + gains[1], 0, 255)
-    hsv[..., 2] = np.clip(hsv[..., 2] + gains[2], 0, 255)
-    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
-
+    # One lookup table per channel (hue wraps at 180, saturation and value clip), applied by cv2.LUT.
+    values = np.arange(256, dtype=np.int16)
+    table = np.stack([(values + gains[0]) % 180, np.clip(values + gains[1], 0, 255),
+                      np.clip(values + gains[2], 0, 255)], axis=-1).astype(np.uint8)[None]
+    hsv = cv2.LUT(cv2.cvtColor(image, cv2.COLOR_RGB2HSV), table)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 def random_blur(image: np.ndarray, rng: np.random.Generator, prob: float) -> np.ndarray:
     """Box blur then median blur, each with probability `prob` and an odd kernel of 3..7 pixels
