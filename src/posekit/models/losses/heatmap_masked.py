@@ -1,0 +1,14 @@
+"""Masked heatmap MSE as HigherHRNet: ((pred − gt)² · mask).mean() over (K, H, W) per image, then
+averaged over the batch. The mask (B, H, W) is 0 on crowd regions and unannotated people."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MaskedHeatmapMSE(nn.Module):
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if pred.shape != target.shape or mask.shape != (pred.shape[0], *pred.shape[2:]):
+            raise ValueError(f"masked heatmap loss: prediction {tuple(pred.shape)}, target {tuple(target.shape)} "
+                             f"and mask {tuple(mask.shape)} do not agree (mask must be (B, H, W))")
+        return (((pred - target) ** 2) * mask[:, None].to(pred.dtype)).mean((1, 2, 3)).mean()
