@@ -13,6 +13,7 @@ SUBVERBS = {
     "lsp": "posekit.commands.convert:add_lsp",
     "lspet": "posekit.commands.convert:add_lspet",
     "mpii": "posekit.commands.convert:add_mpii",
+    "checkpoint": "posekit.commands.convert_checkpoint:add_checkpoint",
 }
 
 
