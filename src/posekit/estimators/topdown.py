@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from posekit.codecs import build_codec
+from posekit.data.transforms.geometry import apply_affine, invert_affine
 from posekit.estimators.base import Estimator
 from posekit.keypoints import KeypointSet, get_keypoint_set
 from posekit.models.losses.joints_mse import joints_mse
@@ -30,16 +31,6 @@ def simcc_loss(outputs: tuple[torch.Tensor, torch.Tensor], batch: dict[str, Any]
 
 
 LOSSES: dict[str, LossFn] = {"heatmap": heatmap_loss, "simcc": simcc_loss}
-
-
-def _to_original(points: np.ndarray, warps: np.ndarray) -> np.ndarray:
-    """Map (B, K, 2) input-pixel points back through each sample's inverse 2x3 warp."""
-    out = np.empty_like(points)
-    for i, warp in enumerate(warps):
-        full = np.vstack([warp, [0.0, 0.0, 1.0]])
-        inv = np.linalg.inv(full)[:2]
-        out[i] = points[i] @ inv[:, :2].T + inv[:, 2]
-    return out
 
 
 class TopDownEstimator(Estimator):
@@ -71,7 +62,7 @@ class TopDownEstimator(Estimator):
         outputs = self.predict_outputs(batch["image"], flip_test)
         keypoints, scores = self.codec.decode(outputs)
         warps = np.asarray(batch["warp"], dtype=np.float64)
-        keypoints = _to_original(np.asarray(keypoints, dtype=np.float64), warps)
+        keypoints = np.stack([apply_affine(kpts, invert_affine(warp)) for kpts, warp in zip(keypoints, warps)])
         image_ids = np.asarray(batch["image_id"]).tolist()
         bbox_scores = np.asarray(batch.get("bbox_score", np.ones(len(image_ids)))).tolist()
         results = []

@@ -72,8 +72,11 @@ def to_device(obj: Any, device: torch.device) -> Any:
 class Trainer:
     def __init__(self, cfg: TrainConfig, strategy: Strategy, train_loader: DataLoader, out_dir: str | Path,
                  evaluate: EvaluateFn | None = None, train_sampler: Any = None, checkpoint_interval: int = 0,
-                 resume: bool | str = False, device: torch.device | str | None = None):
+                 resume: bool | str = False, device: torch.device | str | None = None,
+                 metadata: dict[str, Any] | None = None):
         self.cfg, self.strategy, self.loader, self.evaluate = cfg, strategy, train_loader, evaluate
+        # Stored in every checkpoint (e.g. the experiment config) so a checkpoint alone rebuilds its model.
+        self.metadata = dict(metadata or {})
         self.out_dir = Path(out_dir)
         self.sampler = train_sampler if train_sampler is not None else getattr(train_loader, "sampler", None)
         if isinstance(self.sampler, RandomSampler):
@@ -82,6 +85,10 @@ class Trainer:
         self.checkpoint_interval = checkpoint_interval
         self.device = torch.device(device) if device is not None else distributed.init_from_env().device
         self.main = distributed.is_main()
+        replicas = getattr(self.sampler, "num_replicas", None)
+        if replicas is not None and replicas != distributed.world_size_():
+            raise ValueError(f"the train sampler shards over {replicas} processes but {distributed.world_size_()} "
+                             "are running: call training.distributed.init_from_env() before make_sampler()")
         self.iters_per_epoch = len(train_loader)
         if cfg.max_iters_per_epoch > 0:
             self.iters_per_epoch = min(self.iters_per_epoch, cfg.max_iters_per_epoch)
@@ -255,7 +262,8 @@ class Trainer:
             "metric_name": self.metric_name, "last_metrics": self.last_metrics, "epoch_sums": self.epoch_sums,
             "log_window": self.window,
             "metrics_bytes": self.metrics_path.stat().st_size if self.metrics_path.exists() else 0,
-            "config": to_dict(self.cfg), "estimator_name": target_name, "estimator": deliverable.state_dict(),
+            "config": to_dict(self.cfg), "metadata": self.metadata,
+            "estimator_name": target_name, "estimator": deliverable.state_dict(),
         }
         for name in names:
             save_checkpoint(state, self.out_dir / name)

@@ -1,0 +1,43 @@
+"""`posekit eval CONFIG --checkpoint CKPT`: evaluate on the config's validation split."""
+from __future__ import annotations
+
+import argparse
+
+from posekit.commands import emit_json
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate a checkpoint on the config's validation data")
+    p.add_argument("config", help="experiment YAML")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--checkpoint", required=True, help="a posekit checkpoint (best.pt / last.pt)")
+    p.add_argument("--no-flip", action="store_true", help="disable the flip test")
+    p.add_argument("--results", help="also write the raw predictions as a COCO results JSON here")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from posekit import experiment
+    cfg, estimator = experiment.load_experiment(args.checkpoint, args.config, args.overrides)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    estimator.to(device)
+    data = experiment.load_split(cfg, "val")
+    loader = experiment.val_loader(cfg, experiment.build_dataset(cfg, data, estimator.codec, train=False))
+    predictions = experiment.predict_all(estimator, loader, not args.no_flip, device)
+    metrics = experiment.build_evaluator(data).evaluate(predictions)
+    if args.results:
+        experiment.write_results(predictions, args.results)
+    print_metrics(metrics)
+    if args.json:
+        emit_json(metrics)
+    return 0
+
+
+def print_metrics(metrics: dict[str, float]) -> None:
+    width = max(len(k) for k in metrics)
+    for key, value in metrics.items():
+        print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")

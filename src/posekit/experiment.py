@@ -1,0 +1,221 @@
+"""Build everything an experiment needs from its typed config: data, estimator, loaders,
+evaluator, strategy, trainer. The CLI verbs `train`, `eval` and `demo` are thin layers over this."""
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from posekit.config import ConfigError, ExperimentConfig, from_dict, to_dict
+from posekit.data.convert import to_coco_dict
+from posekit.data.records import DataError, PoseData
+from posekit.estimators.base import Estimator
+from posekit.keypoints import get_keypoint_set
+
+# Strategy name -> "module:builder"; a builder is builder(cfg, estimator_factory) -> Strategy.
+STRATEGIES = {
+    "supervised": "posekit.experiment:build_supervised",
+    "posedual": "posekit.training.strategies.posedual:build_posedual",
+    "sspcm": "posekit.training.strategies.sspcm:build_sspcm",
+    "distill": "posekit.training.strategies.distill:build_distill",
+}
+
+
+# ------------------------------------------------------------------------------------------ data
+def load_split(cfg: ExperimentConfig, split: str) -> PoseData:
+    """The train or val annotations named by `data.train` / `data.val` in the configured format."""
+    from posekit.data import readers
+
+    d = cfg.data
+    source = d.train if split == "train" else d.val
+    images = (d.train_images if split == "train" else d.val_images) or None
+    if not source:
+        raise ConfigError(f"config key 'data.{split}' is empty: name the annotations to use")
+    kset = d.keypoint_set
+    if d.format == "coco":
+        data = readers.read_coco(source, images, kset)
+    elif d.format == "lsp":
+        # One LSP root serves both splits: images 1-1000 train, 1001-2000 test.
+        data = readers.read_lsp(source, split="train" if split == "train" else "test")
+    elif d.format == "lspet":
+        data = readers.read_lspet(source)
+    else:
+        data = readers.read_mpii(source, images)
+    if data.keypoint_set.name != get_keypoint_set(kset).name and d.format == "coco":
+        raise ConfigError(f"config key 'data.keypoint_set': '{kset}' but {source} holds "
+                          f"'{data.keypoint_set.name}' keypoints")
+    limit = d.max_train_samples if split == "train" else d.max_val_samples
+    if limit > 0:
+        data = replace(data, records=data.records[:limit])
+    if len(data) == 0:
+        raise DataError(f"{source}: no images in the {split} split")
+    return data
+
+
+# ------------------------------------------------------------------------------------- estimator
+def build_estimator(cfg: ExperimentConfig) -> Estimator:
+    params = dict(cfg.codec.params)
+    if cfg.codec.name:
+        params["name"] = cfg.codec.name
+    if cfg.paradigm == "topdown":
+        from posekit.estimators.topdown import build_topdown_estimator
+        return build_topdown_estimator(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
+                                       params if cfg.codec.params else None, cfg.model.params)
+    from posekit.estimators.bottomup import build_bottomup_estimator
+    return build_bottomup_estimator(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
+                                    params if cfg.codec.params else None, cfg.model.params)
+
+
+def load_pretrained(estimator: Estimator, path: str) -> None:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(state, dict) and "estimator" in state:
+        state = state["estimator"]
+    missing, unexpected = estimator.load_state_dict(state, strict=False)
+    if not any(k.startswith("model.") for k in state):
+        raise ValueError(f"{path}: not a posekit checkpoint (no model weights)")
+    if unexpected:
+        raise ValueError(f"{path}: unexpected keys {unexpected[:5]}")
+
+
+# -------------------------------------------------------------------------------------- datasets
+def build_dataset(cfg: ExperimentConfig, data: PoseData, codec: Any, train: bool) -> torch.utils.data.Dataset:
+    from posekit.data.datasets import BottomUpDataset, TopDownDataset
+    augment = cfg.data.augment if train else None
+    if cfg.paradigm == "topdown":
+        return TopDownDataset(data, cfg.data.input_size, codec, augment=augment, train=train, seed=cfg.train.seed)
+    return BottomUpDataset(data, cfg.data.input_size[0], codec, augment=augment, train=train, seed=cfg.train.seed)
+
+
+def val_loader(cfg: ExperimentConfig, dataset: torch.utils.data.Dataset) -> DataLoader:
+    return DataLoader(dataset, batch_size=cfg.data.val_batch_size if cfg.paradigm == "topdown" else 1,
+                      shuffle=False, num_workers=cfg.data.workers, collate_fn=collate)
+
+
+def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    from torch.utils.data import default_collate
+    return default_collate(samples)
+
+
+# ------------------------------------------------------------------------------------ evaluation
+def build_evaluator(data: PoseData) -> Any:
+    """PCK@0.2 for sets without OKS sigmas (LSP), OKS AP (COCO, CrowdPose, whole-body) otherwise."""
+    from posekit.evaluation.coco import CocoEvaluator
+    from posekit.evaluation.pck import PCKEvaluator
+    if data.keypoint_set.sigmas is None:
+        return PCKEvaluator(data, data.keypoint_set, alpha=0.2, name=data.source or "validation set")
+    return CocoEvaluator(to_coco_dict(data), data.keypoint_set)
+
+
+def predict_all(estimator: Estimator, loader: DataLoader, flip_test: bool, device: torch.device,
+                progress: bool = True) -> list[dict[str, Any]]:
+    predictions: list[dict[str, Any]] = []
+    estimator.eval()
+    for batch in tqdm(loader, desc="predict", leave=False, disable=not progress):
+        batch["image"] = batch["image"].to(device)
+        for per_image in estimator.predict(batch, flip_test=flip_test):
+            predictions.extend(per_image)
+    return predictions
+
+
+def make_evaluate_fn(loader: DataLoader, evaluator: Any, device: torch.device,
+                     keep: list | None = None) -> Callable[[Estimator, bool], dict[str, float]]:
+    def evaluate(estimator: Estimator, flip_test: bool) -> dict[str, float]:
+        predictions = predict_all(estimator, loader, flip_test, device)
+        if keep is not None:
+            keep[:] = predictions
+        return evaluator.evaluate(predictions)
+    return evaluate
+
+
+# ------------------------------------------------------------------------------------- strategy
+def build_supervised(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator]) -> Any:
+    from posekit.training.strategies import SupervisedStrategy
+    if cfg.strategy_params:
+        raise ConfigError(f"config key 'strategy_params': the supervised strategy takes none, got {sorted(cfg.strategy_params)}")
+    return SupervisedStrategy(estimator_factory())
+
+
+def build_strategy(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator]) -> Any:
+    if cfg.strategy not in STRATEGIES:
+        raise ConfigError(f"config key 'strategy': unknown strategy '{cfg.strategy}'; known: {', '.join(STRATEGIES)}")
+    module, name = STRATEGIES[cfg.strategy].split(":")
+    return getattr(importlib.import_module(module), name)(cfg, estimator_factory)
+
+
+# ---------------------------------------------------------------------------------------- train
+def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None = None,
+          progress: bool = True) -> dict[str, Any]:
+    from posekit.training import distributed
+    from posekit.training.engine import Trainer, seed_everything
+
+    seed_everything(cfg.train.seed, cfg.train.deterministic)
+    out_dir = Path(cfg.out_dir)
+    estimator_factory = lambda: build_estimator(cfg)  # noqa: E731 - strategies may need several networks
+    strategy = build_strategy(cfg, estimator_factory)
+    estimator = next(iter(strategy.evaluation_targets().values()))
+    if cfg.model.pretrained:
+        load_pretrained(estimator, cfg.model.pretrained)
+    train_data = load_split(cfg, "train")
+    train_set = build_dataset(cfg, train_data, estimator.codec, train=True)
+    sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=True)
+    if len(sampler) < cfg.data.batch_size:
+        sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=False)
+    generator = torch.Generator().manual_seed(cfg.train.seed)
+    loader = DataLoader(train_set, batch_size=cfg.data.batch_size, sampler=sampler, num_workers=cfg.data.workers,
+                        drop_last=len(train_set) >= cfg.data.batch_size, collate_fn=collate, generator=generator,
+                        persistent_workers=False)
+    evaluate = None
+    if cfg.data.val and cfg.train.val_interval > 0:
+        val_data = load_split(cfg, "val")
+        val_set = build_dataset(cfg, val_data, estimator.codec, train=False)
+        evaluate = make_evaluate_fn(val_loader(cfg, val_set), build_evaluator(val_data),
+                                    torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")))
+    if distributed.is_main():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    trainer = Trainer(cfg.train, strategy, loader, out_dir, evaluate=evaluate, train_sampler=sampler,
+                      resume=resume, device=device, metadata={"experiment": to_dict(cfg)})
+    return trainer.fit()
+
+
+# ------------------------------------------------------------------------------------ checkpoints
+def load_experiment(checkpoint: str | Path, config: str | Path | None = None,
+                    overrides: list[str] | None = None) -> tuple[ExperimentConfig, Estimator]:
+    """The estimator saved in a posekit checkpoint, with the experiment config it was trained with."""
+    from posekit.config import load_config
+    from posekit.training.checkpoint import load_checkpoint
+    path = Path(checkpoint)
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or "estimator" not in state:
+        raise ValueError(f"{path}: not a posekit checkpoint (no 'estimator' weights)")
+    if config:
+        cfg = load_config(config, overrides)
+    elif "experiment" in state.get("metadata", {}):
+        from posekit.config import apply_overrides
+        cfg = from_dict(ExperimentConfig, apply_overrides(state["metadata"]["experiment"], list(overrides or [])))
+    else:
+        raise ValueError(f"{path}: the checkpoint carries no experiment config; pass --config")
+    estimator = build_estimator(cfg)
+    try:
+        estimator.load_state_dict(state["estimator"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit model '{cfg.model.name}': {str(exc).splitlines()[0]}") from None
+    return cfg, estimator
+
+
+def write_results(predictions: list[dict[str, Any]], path: str | Path, category_id: int = 1) -> None:
+    """COCO results JSON (the interchange format for predictions)."""
+    rows = [{"image_id": int(p["image_id"]), "category_id": category_id,
+             "keypoints": np.asarray(p["keypoints"], dtype=float).reshape(-1).round(3).tolist(),
+             "score": round(float(p["score"]), 5)} for p in predictions]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows))
