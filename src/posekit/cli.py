@@ -8,9 +8,15 @@ import sys
 # Each verb is a module in posekit.commands with add_parser(subparsers) and run(args) -> int.
 COMMANDS = (
     "models",
+    "codec_check",
+    "info",
     "score",
     "convert",
-    "info",
+    "train",
+    "eval",
+    "predict",
+    "demo",
+    "merge_distilled",
 )
 
 

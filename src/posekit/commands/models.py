@@ -21,9 +21,10 @@ def run(args: argparse.Namespace) -> int:
                                "description": e.description} for e in entries]})
         return 0
     width = max([len(e.name) for e in entries] + [4])
-    print(f"{'name':<{width}}  paradigm  input(WxH)  keypoints    codec       description")
+    codec_width = max([len(e.codec.get("name", "")) for e in entries] + [5])
+    print(f"{'name':<{width}}  paradigm  input(WxH)  keypoints    {'codec':<{codec_width}}  description")
     for e in entries:
         size = f"{e.input_size[0]}x{e.input_size[1]}"
         print(f"{e.name:<{width}}  {e.paradigm:<8}  {size:<10}  {e.keypoint_set:<11}  "
-              f"{e.codec.get('name', ''):<10}  {e.description}")
+              f"{e.codec.get('name', ''):<{codec_width}}  {e.description}")
     return 0
