@@ -354,3 +354,19 @@ def test_coco_subset_bottomup_and_topdown(coco_subset):
         s = topdown[i]
         labelled = topdown.instances[i].keypoints[:, 2] > 0
         assert s["keypoints_visible"].numpy()[labelled].mean() > 0.8
+
+
+def test_lspet_unlabeled_views(lspet_root):
+    from posekit.data.readers import read_lspet
+
+    data = read_lspet(lspet_root, limit=6)
+    aug = AugmentConfig(scale=(0.75, 1.25), rotation=30, hsv=True, coarse_dropout=0.5)
+    ds = UnlabeledDataset(data, (192, 256), augment=aug, seed=0)
+    assert len(ds) == 6  # one person box per LSPET image
+    batch = next(iter(DataLoader(ds, batch_size=6, num_workers=2)))
+    assert batch["image_easy"].shape == batch["image_hard"].shape == (6, 3, 256, 192)
+    assert batch["affine"].shape == (6, 2, 3)
+    assert [int(i) for i in batch["image_id"]] == [r.image_id for r in data.records]
+    # The easy crop is centred on the person: mostly image content, not zero padding.
+    padding = torch.from_numpy(-IMAGENET_MEAN / IMAGENET_STD)[None, :, None, None]
+    assert (batch["image_easy"] - padding).abs().amax(dim=1).gt(1e-3).float().mean() > 0.5
