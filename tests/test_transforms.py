@@ -42,6 +42,8 @@ def test_warp_matrix_hand_computed():
     udp = get_warp_matrix((100, 50), (96, 128), 0.0, (48, 64), udp=True)
     np.testing.assert_allclose(apply_affine(np.array([100.0, 50.0]), udp), [23.5, 31.5])
     np.testing.assert_allclose(udp[0, 0], 47 / 96)
+    warp = get_warp_matrix((100, 50), (96, 128), 30, (48, 64))
+    np.testing.assert_allclose(compose_affine(invert_affine(warp), warp), np.eye(2, 3), atol=1e-12)
     # A shift moves the region by shift * scale.
     shifted = get_warp_matrix((100, 50), (96, 128), 0.0, (48, 64), shift=(0.5, 0))
     np.testing.assert_allclose(apply_affine(np.array([148.0, 50.0]), shifted), [24, 32])
