@@ -209,16 +209,14 @@ def test_roundtrip_on_real_keypoints(lsp_root: Path, coco_subset: Path) -> None:
         border_distance = np.minimum.reduce([heat[..., 0], heat[..., 1],
                                              w - 1 - heat[..., 0], h - 1 - heat[..., 1]])
         inside = visible & (border_distance >= 0)
-        # DARK's blur is zero outside the map, so a Gaussian cut by the border is pulled inward:
-        # exact beyond 2 sigma of the border, within one heatmap pixel on the border band.
-        interior = inside & (border_distance >= 4.0)
-        band = inside & ~interior
+        # Every visible keypoint inside the input, border band included (where the refinement
+        # switches from the blurred map to the raw log-map), comes back within 0.1 px.
+        band = inside & (border_distance < 4.0)
         error = np.linalg.norm(roundtrip(udp_dark, keypoints, visible), axis=-1)
-        assert error[interior].max() < 0.1
-        assert error[band].max(initial=0.0) < UDP_STRIDE.min()
-        counts["interior"] += int(interior.sum())
+        assert error[inside].max() < 0.1
+        counts["interior"] += int((inside & ~band).sum())
         counts["border"] += int(band.sum())
         # MSRA without refinement lands on the nearest heatmap pixel: at most half a stride per axis.
         msra_error = roundtrip(msra_none, keypoints, visible)
         assert np.abs(msra_error[inside & (border_distance >= 1)]).max() <= 2.0 + 1e-4
-    assert counts["interior"] > 10000 and counts["border"] < 0.01 * counts["interior"]
+    assert counts["interior"] > 10000 and counts["border"] > 0

@@ -66,14 +66,28 @@ def blurred_neighbourhood(heatmaps: np.ndarray, x: np.ndarray, y: np.ndarray,
 def refine_dark(locations: np.ndarray, heatmaps: np.ndarray, blur_kernel: int) -> np.ndarray:
     """DARK (Zhang et al. 2020): one Newton step on the log of the blurred map at the argmax.
 
-    Derivatives are central differences over the 3x3 neighbourhood. The step is taken only where
-    that neighbourhood lies inside the map and the Hessian is negative definite (a true maximum of
-    the log-map); elsewhere the argmax is kept.
+    Derivatives are central differences over the 3x3 neighbourhood, and the step is taken only
+    where the Hessian is negative definite (a true maximum of the log-map). Near the map border
+    the zero-padded blur pulls a cut-off peak inward (up to 3 input px at 256x192), so where the
+    blur window crosses the border the step uses the log of the unblurred map instead, per axis,
+    with one-sided differences on the border row/column itself: the log of a Gaussian peak is
+    exactly quadratic, so that step is exact for the encoded targets.
     """
     n, h, w = heatmaps.shape
     x = locations[:, 0].astype(np.int64)
     y = locations[:, 1].astype(np.int64)
-    inside = (x > 0) & (x < w - 1) & (y > 0) & (y < h - 1)
+    reach = blur_kernel // 2 + 1
+    interior = (x >= reach) & (x < w - reach) & (y >= reach) & (y < h - reach)
+    refined = locations.astype(np.float64)
+    if interior.any():
+        refined[interior] += _blurred_newton_step(heatmaps[interior], x[interior], y[interior], blur_kernel)
+    border = ~interior
+    if border.any():
+        refined[border] += _raw_axis_steps(heatmaps[border], x[border], y[border])
+    return refined.astype(np.float32)
+
+
+def _blurred_newton_step(heatmaps: np.ndarray, x: np.ndarray, y: np.ndarray, blur_kernel: int) -> np.ndarray:
     log_map = np.log(np.maximum(blurred_neighbourhood(heatmaps, x, y, blur_kernel), 1e-10))
 
     def at(dx: int, dy: int) -> np.ndarray:
@@ -86,10 +100,36 @@ def refine_dark(locations: np.ndarray, heatmaps: np.ndarray, blur_kernel: int) -
     hyy = at(0, 1) - 2 * centre + at(0, -1)
     hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
     det = hxx * hyy - hxy * hxy
-    maximum = inside & (hxx < 0) & (det > 0)
+    maximum = (hxx < 0) & (det > 0)
     safe_det = np.where(maximum, det, 1.0)
     # offset = -H^-1 g, with the 2x2 inverse written out.
     ox = -(hyy * gx - hxy * gy) / safe_det
     oy = -(hxx * gy - hxy * gx) / safe_det
-    offset = np.stack([ox, oy], axis=1) * maximum[:, None]
-    return (locations + offset).astype(np.float32)
+    return np.stack([ox, oy], axis=1) * maximum[:, None]
+
+
+def _raw_axis_steps(heatmaps: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-axis Newton steps on the log of the raw map, from three samples along each axis: centred
+    where both neighbours exist, else the three nearest inside the map (one-sided)."""
+    n, h, w = heatmaps.shape
+    rows = np.arange(n)
+    steps = np.zeros((n, 2))
+    for axis, (pos, size) in enumerate(((x, w), (y, h))):
+        if size < 3:
+            continue
+        first = np.clip(pos - 1, 0, size - 3)  # the three samples first, first+1, first+2
+        samples = []
+        for j in range(3):
+            idx = first + j
+            samples.append(heatmaps[rows, y, idx] if axis == 0 else heatmaps[rows, idx, x])
+        values = np.stack(samples, axis=1).astype(np.float64)
+        valid = (values > 0).all(axis=1)
+        logs = np.log(np.where(valid[:, None], values, 1.0))
+        t = (pos - first).astype(np.float64)  # where the argmax sits among the samples: 0, 1 or 2
+        curvature = logs[:, 0] - 2 * logs[:, 1] + logs[:, 2]
+        slope_mid = 0.5 * (logs[:, 2] - logs[:, 0])
+        gradient = slope_mid + (t - 1) * curvature  # derivative of the parabola at the argmax
+        ok = valid & (curvature < 0)
+        step = -gradient / np.where(ok, curvature, -1.0)
+        steps[:, axis] = np.where(ok & (np.abs(step) <= 1.5), step, 0.0)
+    return steps
