@@ -20,7 +20,7 @@ from posekit.config import TrainConfig
 from posekit.estimators.base import Estimator
 from posekit.keypoints import get_keypoint_set
 from posekit.training import SupervisedStrategy, Trainer, seed_everything
-from posekit.training.distributed import make_sampler
+from posekit.training.distributed import cleanup, init_from_env, make_sampler
 
 
 class ToyEstimator(Estimator):
@@ -90,6 +90,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--plain", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    init_from_env()  # before the sampler, which shards by the world size
     seed_everything(0, deterministic=True)
     estimator = ToyEstimator(plain=args.plain)
 
@@ -106,6 +107,7 @@ def main(argv: list[str]) -> int:
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     torch.save(trainer.strategy.state_dict(), Path(args.out_dir) / f"final_rank{rank}.pt")
     print("finished", flush=True)
+    cleanup()
     return 0
 
 

@@ -120,3 +120,34 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, one_thread):
     run_toy_script([str(run_dir), "--resume"])
     assert_same_weights(torch.load(run_dir / "final_rank0.pt"), torch.load(tmp_path / "ref" / "final_rank0.pt"))
     assert train_rows(run_dir) == train_rows(tmp_path / "ref")
+
+
+def test_checkpoint_round_trips_rng_and_loads_weights_only(tmp_path):
+    import random
+
+    import numpy as np
+
+    from posekit.training.checkpoint import rng_state, save_checkpoint, set_rng_state
+
+    state = rng_state()
+    drawn = (random.random(), float(np.random.randn()), float(torch.rand(1)))
+    save_checkpoint({"strategy": {}, "rng": state}, tmp_path / "c.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]  # no temporary file left behind
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["rng"]["python"] == state["python"]
+    set_rng_state(load_checkpoint(tmp_path / "c.pt")["rng"])
+    assert (random.random(), float(np.random.randn()), float(torch.rand(1))) == drawn
+
+
+def test_checkpoint_holds_everything_needed(tmp_path):
+    train_toy(tmp_path)
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert {"strategy", "strategy_extra", "optimizer", "scheduler", "scaler", "ema", "epoch", "iteration",
+            "rng", "best_metric", "config", "estimator"} <= ckpt.keys()
+    assert ckpt["config"]["epochs"] == 3 and ckpt["epoch"] == 3 and ckpt["iteration"] == 15
+    assert set(ckpt["estimator"]) == set(ToyEstimator().state_dict())
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / "last.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ValueError, match="last.pt: not a readable checkpoint"):
+        load_checkpoint(tmp_path / "last.pt")

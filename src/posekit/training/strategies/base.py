@@ -10,7 +10,8 @@ its state_dict is the checkpoint of all of them and DDP can wrap it: the engine 
   inside an epoch, so it must only set up state that depends on `epoch`.
 - `on_epoch_end(epoch)`: after the epoch's last step, before validation and the checkpoint
   (e.g. refresh a frozen copy of this epoch's networks).
-- `extra_state()` / `load_extra_state(state)`: anything not in the module state_dict.
+- `extra_state()` / `load_extra_state(state)`: anything not in the module state_dict, as tensors
+  and plain Python values (checkpoints load with torch.load(weights_only=True)).
 - `evaluation_targets()`: {name: Estimator} to validate; the first is the deliverable.
 - `log_stats()`: per-epoch statistics written to metrics.jsonl.
 - `find_unused_parameters`: passed to DDP for strategies whose forward skips trainable params.
