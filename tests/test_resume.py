@@ -85,10 +85,13 @@ def test_resume_after_crash_is_exact(tmp_path, one_thread, crash_at, interval, w
     assert train_rows(tmp_path / "run") == train_rows(tmp_path / "ref")
 
 
-def test_resume_true_without_checkpoint_is_an_error(tmp_path):
+def test_resume_true_without_checkpoint_is_an_error_and_auto_starts_fresh(tmp_path):
     with pytest.raises(FileNotFoundError, match="last.pt"):
         Trainer(toy_config(), SupervisedStrategy(ToyEstimator()), toy_loader(ToyDataset(8), 4), tmp_path,
                 resume=True)
+    fresh = Trainer(toy_config(), SupervisedStrategy(ToyEstimator()), toy_loader(ToyDataset(8), 4), tmp_path,
+                    resume="auto")
+    assert (fresh.epoch, fresh.iteration) == (0, 0)
 
 
 def run_toy_script(args: list[str]) -> None:
