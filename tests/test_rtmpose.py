@@ -93,3 +93,25 @@ def test_training_step_reduces_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.8 * losses[0]
+
+
+def test_onnx_export_matches_eager(tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+
+    from posekit.inference.onnx_export import export_onnx
+    torch.manual_seed(0)
+    model = build_model("rtmpose-t", input_size=(64, 96)).eval()
+    for m in model.head.modules():  # O(1) logits, so the comparison is not trivially small
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.reset_parameters()
+    path = export_onnx(model, (64, 96), tmp_path / "t.onnx")
+    assert model.training is False
+    images = torch.randn(3, 3, 96, 64)  # batch 3 though exported at 1: the batch axis is dynamic
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["output0", "output1"]
+    with torch.no_grad():
+        expected = model(images)
+    for got, want in zip(session.run(None, {"image": images.numpy()}), expected):
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_allclose(got, want.numpy(), atol=1e-4)
