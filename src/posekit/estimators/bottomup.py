@@ -111,7 +111,7 @@ def build_bottomup_estimator(model_name: str, keypoint_set: str | KeypointSet | 
     if entry.paradigm != "bottomup":
         raise ValueError(f"model '{model_name}' is {entry.paradigm}, not bottom-up")
     kset = get_keypoint_set(keypoint_set or entry.keypoint_set)
-    size = tuple(input_size or entry.input_size)
+    size = entry.check_input_size(input_size or entry.input_size)
     codec_params = dict(entry.codec)
     codec_params.update(codec or {})
     codec_obj = build_codec(codec_params.pop("name"), input_size=size, num_keypoints=kset.num_keypoints,

@@ -85,7 +85,7 @@ def build_topdown_estimator(model_name: str, keypoint_set: str | KeypointSet | N
     """A zoo model with its codec and loss; codec params override the zoo's defaults."""
     entry = get_entry(model_name)
     kset = get_keypoint_set(keypoint_set or entry.keypoint_set)
-    size = tuple(input_size or entry.input_size)
+    size = entry.check_input_size(input_size or entry.input_size)
     codec_params = dict(entry.codec)
     codec_params.update(codec or {})
     codec_name = codec_params.pop("name")

@@ -23,20 +23,30 @@ class ZooEntry:
     keypoint_set: str                    # default keypoint set name
     codec: dict = field(default_factory=dict)  # {"name": ..., **params} the model is trained with
     description: str = ""
+    size_divisor: int = 32               # input width and height must be multiples of this
+
+    def check_input_size(self, input_size: tuple[int, int]) -> tuple[int, int]:
+        w, h = (int(v) for v in input_size)
+        if w <= 0 or h <= 0 or w % self.size_divisor or h % self.size_divisor:
+            raise ValueError(f"model '{self.name}' needs an input size (width, height) whose sides are positive "
+                             f"multiples of {self.size_divisor}; got {w}x{h} (width x height)")
+        return w, h
 
 
 _ZOO: dict[str, ZooEntry] = {}
 _MODULES = (
     "posekit.models.simplebaseline",
+    "posekit.models.higherhrnet",
     "posekit.models.simplepose",
     "posekit.models.rtmpose",
 )
 
 
 def register_model(name: str, *, paradigm: str, input_size: tuple[int, int], keypoint_set: str,
-                   codec: dict, description: str = "") -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+                   codec: dict, description: str = "", size_divisor: int = 32) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _ZOO[name] = ZooEntry(name, fn, paradigm, tuple(input_size), keypoint_set, dict(codec), description)
+        _ZOO[name] = ZooEntry(name, fn, paradigm, tuple(input_size), keypoint_set, dict(codec), description,
+                              size_divisor)
         return fn
     return wrap
 
@@ -62,4 +72,5 @@ def build_model(name: str, keypoint_set: str | None = None, input_size: tuple[in
                 **params: Any) -> nn.Module:
     entry = get_entry(name)
     kset = get_keypoint_set(keypoint_set or entry.keypoint_set)
-    return entry.builder(num_keypoints=kset.num_keypoints, input_size=tuple(input_size or entry.input_size), **params)
+    size = entry.check_input_size(input_size or entry.input_size)
+    return entry.builder(num_keypoints=kset.num_keypoints, input_size=size, **params)
