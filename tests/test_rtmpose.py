@@ -115,3 +115,20 @@ def test_onnx_export_matches_eager(tmp_path):
     for got, want in zip(session.run(None, {"image": images.numpy()}), expected):
         assert got.shape == tuple(want.shape)
         np.testing.assert_allclose(got, want.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("size", ["t", "s", "m", "l"])
+def test_coco_configs_carry_the_published_recipe(size):
+    from pathlib import Path
+
+    from posekit.config import load_config
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / f"rtmpose-{size}_coco-256x192.yaml")
+    assert cfg.model.name == f"rtmpose-{size}" and cfg.codec.name == "simcc"
+    assert tuple(cfg.data.input_size) == (192, 256) and cfg.data.keypoint_set == "coco17"
+    assert cfg.train.lr == pytest.approx(4e-3 * cfg.data.batch_size / 1024)  # linear scaling rule
+    assert cfg.train.optimizer == "adamw" and cfg.train.no_decay_norm_bias
+    assert cfg.train.weight_decay == (0.05 if size in "ml" else 0.0)
+    assert cfg.train.ema == (size != "t") and cfg.train.epochs == 420
+    assert cfg.train.warmup_iters == 1000 and cfg.train.min_lr_ratio == 0.05
+    aug = cfg.data.augment
+    assert tuple(aug.scale) == (0.6, 1.4) and aug.rotation == 80 and aug.hsv and aug.coarse_dropout == 1.0
