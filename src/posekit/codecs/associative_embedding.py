@@ -89,8 +89,8 @@ class AssociativeEmbeddingCodec:
                              f"visible (N, {self.num_keypoints}); got {keypoints.shape} and {visible.shape}")
 
     def encode(self, keypoints: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
-        keypoints = np.asarray(keypoints, np.float64).reshape(-1, self.num_keypoints, 2)
-        visible = np.asarray(visible).reshape(-1, self.num_keypoints) > 0
+        keypoints = np.asarray(keypoints, np.float64)
+        visible = np.asarray(visible) > 0
         self._check(keypoints, visible)
         out = {}
         for i, (size, stride) in enumerate(zip(self.output_sizes, self.strides)):
@@ -114,8 +114,8 @@ class AssociativeEmbeddingCodec:
     def ideal_outputs(self, keypoints: np.ndarray, visible: np.ndarray) -> list[torch.Tensor]:
         """The raw outputs of a perfect network: [(2K, h/4, w/4) heatmaps + tags, (K, h/2, w/2)].
         Tags are person index + 1 wherever that person's Gaussian wins, 0 elsewhere."""
-        keypoints = np.asarray(keypoints, np.float64).reshape(-1, self.num_keypoints, 2)
-        visible = np.asarray(visible).reshape(-1, self.num_keypoints) > 0
+        keypoints = np.asarray(keypoints, np.float64)
+        visible = np.asarray(visible) > 0
         self._check(keypoints, visible)
         outputs = []
         for i, (size, stride) in enumerate(zip(self.output_sizes, self.strides)):

@@ -23,8 +23,10 @@ def ae_loss_per_image(tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.T
     pull_each = (((values - refs[..., None]) ** 2) * valid).sum(2) / counts.clamp(min=1)
     num = exists.sum(1)
     pull = (pull_each * exists).sum(1) / num.clamp(min=1)
-    pair = torch.exp(-(refs[:, :, None] - refs[:, None, :]) ** 2) * exists[:, :, None] * exists[:, None, :]
-    push = (pair.sum((1, 2)) - num) / (num * (num - 1)).clamp(min=1) * 0.5
+    # Off-diagonal pairs only: the same as the original's sum − N, without float32 cancellation.
+    off_diagonal = 1 - torch.eye(refs.shape[1], dtype=flat.dtype, device=flat.device)
+    pair = torch.exp(-(refs[:, :, None] - refs[:, None, :]) ** 2) * exists[:, :, None] * exists[:, None, :] * off_diagonal
+    push = pair.sum((1, 2)) / (num * (num - 1)).clamp(min=1) * 0.5
     return push * (num > 1), pull
 
 
