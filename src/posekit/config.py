@@ -196,8 +196,15 @@ class DataConfig:
     max_train_samples: int = 0             # 0 = all (a quick mode sets a handful)
     max_val_samples: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # A second (usually lighter) augmentation for the last `final_augment_epochs` epochs, as
+    # RTMPose's recipe switches pipelines for its final 30 epochs. None = keep `augment` throughout.
+    final_augment: AugmentConfig | None = None
+    final_augment_epochs: int = 0
 
     def check(self) -> None:
+        if (self.final_augment is None) != (self.final_augment_epochs == 0):
+            raise ConfigError("config keys 'data.final_augment' and 'data.final_augment_epochs' go together: "
+                              "set both or neither")
         if self.format not in ("coco", "lsp", "lspet", "mpii"):
             raise ConfigError(f"config key 'data.format': '{self.format}' is not one of coco, lsp, lspet, mpii")
         if min(self.input_size) <= 0:
@@ -233,6 +240,7 @@ class TrainConfig:
     warmup_iters: int = 0
     warmup_ratio: float = 0.001
     min_lr_ratio: float = 0.0              # cosine floor as a fraction of lr
+    cosine_begin_epoch: int = 0            # lr stays flat until this epoch, then the cosine (RTMPose: epochs // 2)
     clip_grad: float = 0.0                 # max grad norm; 0 = off
     amp: bool = True                       # only takes effect on CUDA
     ema: bool = False

@@ -90,8 +90,14 @@ def build_dataset(cfg: ExperimentConfig, data: PoseData, codec: Any, train: bool
     from posekit.data.datasets import BottomUpDataset, TopDownDataset
     augment = cfg.data.augment if train else None
     if cfg.paradigm == "topdown":
-        return TopDownDataset(data, cfg.data.input_size, codec, augment=augment, train=train, seed=cfg.train.seed)
-    return BottomUpDataset(data, cfg.data.input_size[0], codec, augment=augment, train=train, seed=cfg.train.seed)
+        dataset = TopDownDataset(data, cfg.data.input_size, codec, augment=augment, train=train, seed=cfg.train.seed)
+    else:
+        dataset = BottomUpDataset(data, cfg.data.input_size[0], codec, augment=augment, train=train,
+                                  seed=cfg.train.seed)
+    if train and cfg.data.final_augment is not None:
+        dataset.augment_stages = [(0, cfg.data.augment),
+                                  (max(0, cfg.train.epochs - cfg.data.final_augment_epochs), cfg.data.final_augment)]
+    return dataset
 
 
 def val_loader(cfg: ExperimentConfig, dataset: torch.utils.data.Dataset) -> DataLoader:

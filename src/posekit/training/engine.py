@@ -144,6 +144,10 @@ class Trainer:
         self.strategy.on_epoch_start(epoch)
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
+        # Datasets draw each sample's augmentation from (seed, epoch, index): without this every
+        # epoch would repeat epoch 0's augmentation. Set before the workers copy the dataset.
+        if hasattr(self.loader.dataset, "set_epoch"):
+            self.loader.dataset.set_epoch(epoch)
         # Seeds the loader's workers from (seed, epoch, rank), not from the global RNG.
         seed = (self.cfg.seed * 1_000_003 + epoch) * 1009 + distributed.rank()
         self.loader.generator = torch.Generator().manual_seed(seed % 2**63)

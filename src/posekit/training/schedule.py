@@ -3,7 +3,8 @@
 The factor applied to each parameter group's base lr is a pure function of the global iteration:
 a linear warm-up from `warmup_ratio` to 1 over `warmup_iters` iterations (mmengine LinearLR by
 iteration), multiplied by the main schedule: `step` (x gamma at each epoch in `steps`), `cosine`
-(from 1 down to `min_lr_ratio` over the iterations after the warm-up) or `constant`.
+(flat until the warm-up ends and `cosine_begin_epoch` is reached, then from 1 down to
+`min_lr_ratio` over the remaining iterations) or `constant`.
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ class LrSchedule:
             epoch = iteration // self.iters_per_epoch
             main = cfg.gamma ** sum(epoch >= s for s in cfg.steps)
         elif cfg.schedule == "cosine":
-            span = max(1, self.total_iters - cfg.warmup_iters)
-            progress = min(1.0, max(0, iteration - cfg.warmup_iters) / span)
+            begin = max(cfg.warmup_iters, cfg.cosine_begin_epoch * self.iters_per_epoch)
+            span = max(1, self.total_iters - begin)
+            progress = min(1.0, max(0, iteration - begin) / span)
             main = cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
         else:
             main = 1.0

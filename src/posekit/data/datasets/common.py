@@ -51,6 +51,9 @@ class SeededDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+        stages = getattr(self, "augment_stages", None)
+        if stages:  # [(first_epoch, AugmentConfig), ...]: the last stage begun by this epoch applies
+            self.augment = [aug for start, aug in sorted(stages, key=lambda s: s[0]) if start <= epoch][-1]
 
     def rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng((self.seed, self.epoch, int(index)))
