@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-import torch
+# Before torch loads OpenMP: idle threads sleep instead of spinning. On a shared 2-core machine
+# spinning threads made small ops 10-50x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("POSEKIT_SHARED", REPO.parent / "shared")).resolve()

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# Before torch loads OpenMP (the verbs import it lazily): idle OpenMP threads sleep rather than spin,
+# which on shared or small CPU machines made eager PyTorch many times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Each verb is a module in posekit.commands with add_parser(subparsers) and run(args) -> int.
 COMMANDS = (
