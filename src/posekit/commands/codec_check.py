@@ -13,6 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keypoint-set", default=None, help="keypoint set (inferred from the file's category when omitted)")
     p.add_argument("--input", type=int, default=512, help="input size of the short side (default 512)")
     p.add_argument("--max-images", type=int, default=None, help="only the first N images")
+    p.add_argument("--out", default=None, help="write the decoded poses as a COCO results JSON here")
     p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     p.set_defaults(run=run)
 
@@ -20,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from posekit.inference.codec_check import codec_check
     report = codec_check(args.codec, args.gt, keypoint_set=args.keypoint_set, input_size=args.input,
-                         max_images=args.max_images)
+                         max_images=args.max_images, results_path=args.out)
     if args.json:
         emit_json(report)
         return 0

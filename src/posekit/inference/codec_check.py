@@ -7,6 +7,7 @@ in input pixels); it is built with `input_size` and `num_keypoints`.
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from posekit.evaluation.coco import load_json as load_coco_json
 
 
 def codec_check(codec_name: str, gt_path: str | Path, keypoint_set: str | None = None, input_size: int = 512,
-                codec_params: dict[str, Any] | None = None, max_images: int | None = None) -> dict[str, Any]:
-    """Returns the OKS stats of the decoded ideal outputs, the decode speed and counts."""
+                codec_params: dict[str, Any] | None = None, max_images: int | None = None,
+                results_path: str | Path | None = None) -> dict[str, Any]:
+    """Returns the OKS stats of the decoded ideal outputs, the decode speed and counts; writes the
+    decoded poses as a COCO results JSON to `results_path` when given."""
     data = read_coco(gt_path, keypoint_set=keypoint_set)
     kset = data.keypoint_set
     codecs: dict[tuple[int, int], Any] = {}
@@ -51,6 +54,8 @@ def codec_check(codec_name: str, gt_path: str | Path, keypoint_set: str | None =
             xy = to_original(person[:, :2].astype(np.float64), warp)
             results.append({"image_id": record.image_id, "category_id": 1, "score": float(score),
                             "keypoints": np.concatenate([xy, person[:, 2:3]], axis=1).ravel().tolist()})
+    if results_path:
+        Path(results_path).write_text(json.dumps(results))
     gt = load_coco_json(gt_path, "ground truth")
     if max_images:
         keep = {r.image_id for r in records}

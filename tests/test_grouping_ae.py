@@ -1,0 +1,99 @@
+"""Associative-embedding grouping on crafted maps: two people, a missing joint, flip; and the fast
+parse against the plain per-joint implementation of the published algorithm."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from posekit.codecs import build_codec
+from posekit.grouping.associative_embedding import COCO_JOINT_ORDER, GroupingParams, parse
+from posekit.keypoints import get_keypoint_set
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "grouping_speed.py"
+
+
+def _baseline():
+    spec = importlib.util.spec_from_file_location("grouping_speed", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.baseline_parse
+
+
+def _scene() -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:
+    """Single-pixel peaks: person A (tag 1) has all 17 joints, person B (tag 3) lacks joint 5,
+    whose only trace is a weak 0.05 peak carrying B's tag."""
+    k, h, w = 17, 40, 48
+    heat, tags = torch.zeros(k, h, w), torch.zeros(k, h, w)
+    a = np.stack([np.arange(k) + 2, np.full(k, 5)], axis=1)
+    b = np.stack([np.arange(k) + 20, np.full(k, 30)], axis=1)
+    for j in range(k):
+        heat[j, a[j, 1], a[j, 0]], tags[j, a[j, 1], a[j, 0]] = 0.9, 1.0
+        if j != 5:
+            heat[j, b[j, 1], b[j, 0]], tags[j, b[j, 1], b[j, 0]] = 0.8, 3.0
+    heat[5, 35, 40], tags[5, 35, 40] = 0.05, 3.0
+    tags[tags == 0] = 10.0  # background tags far from everyone
+    return heat, tags, a, b
+
+
+def test_two_people_grouped_adjusted_and_missing_joint_refined() -> None:
+    heat, tags, a, b = _scene()
+    keypoints, scores = parse(heat, tags, GroupingParams())
+    assert keypoints.shape == (2, 17, 3)
+    first, second = (0, 1) if keypoints[0, 0, 0] < keypoints[1, 0, 0] else (1, 0)
+    # Both neighbours are 0: the tie shifts by -0.25, then +0.5.
+    np.testing.assert_allclose(keypoints[first, :, :2], a + 0.25)
+    np.testing.assert_allclose(keypoints[first, :, 2], 0.9, rtol=1e-6)
+    np.testing.assert_allclose(np.delete(keypoints[second, :, :2], 5, 0), np.delete(b, 5, 0) + 0.25)
+    # Refined: the weak peak carrying B's tag (below the 0.1 detection threshold).
+    np.testing.assert_allclose(keypoints[second, 5], [40.25, 35.25, 0.05], rtol=1e-6)
+    # Person score: mean of the joint scores before refinement (B's missing joint counts as 0).
+    assert scores[first] == pytest.approx(0.9, rel=1e-6)
+    assert scores[second] == pytest.approx(0.8 * 16 / 17, rel=1e-6)
+
+
+def test_tags_further_than_threshold_start_new_people_and_order_is_published() -> None:
+    heat, tags, _, _ = _scene()
+    tags[11][tags[11] == 3.0] = 4.2   # B's left hip: tag distance 1.2 >= 1 from both people
+    keypoints, _ = parse(heat, tags, GroupingParams())
+    assert len(keypoints) == 3
+    assert COCO_JOINT_ORDER[:9] == (0, 1, 2, 3, 4, 5, 6, 11, 12)
+
+
+def test_fast_parse_equals_plain_published_algorithm_on_random_maps() -> None:
+    baseline = _baseline()
+    rng = np.random.default_rng(0)
+    for trial in range(3):
+        low = torch.from_numpy(rng.random((17, 12, 16), dtype=np.float32))
+        heat = torch.nn.functional.interpolate(low[None] ** 3, size=(24, 32), mode="bilinear", align_corners=False)[0]
+        tag_low = torch.from_numpy(rng.normal(0, 2, (17, 12, 16, 1 + trial % 2)).astype(np.float32))
+        tags = torch.nn.functional.interpolate(tag_low.permute(3, 0, 1, 2), size=(24, 32), mode="bilinear",
+                                               align_corners=False).permute(1, 2, 3, 0).contiguous()
+        fast_k, fast_s = parse(heat, tags, GroupingParams())
+        base_k, base_s = baseline(heat, tags, GroupingParams())
+        assert len(fast_k) > 1
+        np.testing.assert_array_equal(fast_k, base_k)
+        np.testing.assert_array_equal(fast_s, base_s)
+
+
+def test_flip_merge_permutes_and_mirrors_back() -> None:
+    kset = get_keypoint_set("coco17")
+    codec = build_codec("associative_embedding", input_size=(64, 64))
+    rng = np.random.default_rng(1)
+    keypoints = rng.uniform(4, 60, (2, 17, 2))
+    outputs = codec.ideal_outputs(keypoints, np.ones((2, 17)))
+    flip = list(kset.flip_index)
+    # A perfect network on the mirrored image outputs mirrored maps with left/right channels swapped.
+    on_flipped = [torch.cat([o[:, c:c + 17][:, flip] for c in range(0, o.shape[1], 17)], 1).flip(-1) for o in outputs]
+    mirrored_back = [o.flip(-1) for o in on_flipped]
+    heat, tags = codec.merge_outputs(outputs, mirrored_back, flip, project_size=(64, 64))
+    plain_heat, plain_tags = codec.merge_outputs(outputs, project_size=(64, 64))
+    assert tags.shape == (1, 17, 64, 64, 2)
+    torch.testing.assert_close(heat, plain_heat)
+    torch.testing.assert_close(tags[..., 1], plain_tags[..., 0])
+    (flip_kpts, _), = codec.decode({"heatmaps": heat, "tags": tags})
+    (kpts, _), = codec.decode({"heatmaps": plain_heat, "tags": plain_tags})
+    np.testing.assert_array_equal(flip_kpts, kpts)
