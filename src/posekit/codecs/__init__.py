@@ -12,6 +12,7 @@ _CODECS: dict[str, Callable[..., Any]] = {}
 # Modules that register codecs; imported on first use so `import posekit.codecs` stays light.
 _MODULES = (
     "posekit.codecs.heatmap",
+    "posekit.codecs.associative_embedding",
     "posekit.codecs.bodypart",
     "posekit.codecs.simcc",
 )
