@@ -1,0 +1,314 @@
+"""What PoseDual and SSPCM share: typed strategy params, the unlabeled batch stream, building
+heatmap networks by zoo name, heatmap peaks, and the hard-view augmentations applied on tensors.
+
+The unlabeled batches do not come through the engine's loader (which yields the labeled ones): the
+strategy owns an `UnlabeledStream`, an endless sequence of batches whose order depends only on
+(seed, epoch) and whose position within the epoch is part of the strategy's extra state, so a run
+resumed mid-epoch sees the same unlabeled batches as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch.utils.data import DataLoader, Dataset, default_collate
+
+from posekit.config import ConfigError, ExperimentConfig
+from posekit.data.cut_occlude import cut_occlude, joint_cutout
+from posekit.data.datasets import IMAGENET_MEAN, IMAGENET_STD, UnlabeledDataset
+from posekit.estimators.topdown import TopDownEstimator, build_topdown_estimator
+from posekit.training import distributed
+from posekit.training.strategies.base import Strategy
+
+OCCLUSIONS = ("joint_cutout", "cut_occlude", "randaug", "none")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+# ------------------------------------------------------------------------------------ params
+@dataclass
+class UnlabeledSource:
+    format: str = "images"          # images (a folder) | lspet (its images, labels unused) | coco (a JSON's person boxes)
+    path: str = ""                  # the folder, the LSPET root, or the COCO JSON
+    images: str = ""                # coco only: the image folder (defaults to the JSON's folder)
+    max_samples: int = 0            # 0 = all; quick modes take a handful
+    batch_size: int = 0             # 0 = data.batch_size (one unlabeled batch per labeled batch)
+    workers: int = -1               # -1 = data.workers
+
+
+@dataclass
+class SemiParams:
+    unlabeled: UnlabeledSource = field(default_factory=UnlabeledSource)
+    # The hard view's extra affine (drawn per sample by the UnlabeledDataset).
+    hard_scale_sd: float = 0.25
+    hard_scale_range: tuple[float, float] = (0.75, 1.25)
+    hard_rotation_sd: float = 30.0
+    hard_rotation_max: float = 60.0
+    hard_prob: float = 0.8
+    # Then an occlusion or RandAugment on each network's hard input.
+    occlusion: str = "joint_cutout"  # joint_cutout | cut_occlude | randaug | none
+    occlusion_joints: int = 5       # joints per image (Joint Cutout: 5 with replacement; Cut-Occlude: 2)
+    patch_half_size: tuple[int, int] = (10, 20)  # U[low, high) input px, for 256x192 inputs
+    jitter_sd: float = 10.0         # input px
+    randaug_n: int = 2
+    randaug_m: int = 10
+    unsup_weight: float = 1.0       # weight of the consistency terms (1 in the papers)
+
+    def check(self) -> None:
+        if self.occlusion not in OCCLUSIONS:
+            raise ConfigError(f"config key 'strategy_params.occlusion': '{self.occlusion}' is not one of "
+                              f"{', '.join(OCCLUSIONS)}")
+        if not self.unlabeled.path:
+            raise ConfigError("config key 'strategy_params.unlabeled.path': name the unlabeled images")
+        if self.unlabeled.format not in ("images", "lspet", "coco"):
+            raise ConfigError(f"config key 'strategy_params.unlabeled.format': '{self.unlabeled.format}' is "
+                              "not one of images, lspet, coco")
+        low, high = self.patch_half_size
+        if not 0 < low < high:
+            raise ConfigError("config key 'strategy_params.patch_half_size': want [low, high) with 0 < low < high")
+
+
+# ---------------------------------------------------------------------------- unlabeled data
+def build_unlabeled_dataset(cfg: ExperimentConfig, params: SemiParams) -> UnlabeledDataset:
+    src = params.unlabeled
+    limit = src.max_samples if src.max_samples > 0 else None
+    if src.format == "coco":
+        from posekit.data.readers import read_coco
+        source: Any = read_coco(src.path, src.images or None, cfg.data.keypoint_set)
+        if limit:
+            source.records[:] = source.records[:limit]
+    else:
+        folder = Path(src.path) / "images" if src.format == "lspet" else Path(src.path)
+        if not folder.is_dir():
+            raise ConfigError(f"config key 'strategy_params.unlabeled.path': {folder} is not a folder of images")
+        # Whole images only: LSPET's person boxes would come from its labels, which stay unused.
+        source = sorted(str(folder / n) for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES))[:limit]
+        if not source:
+            raise ConfigError(f"config key 'strategy_params.unlabeled.path': no images in {folder}")
+    return UnlabeledDataset(source, cfg.data.input_size, augment=cfg.data.augment, seed=cfg.train.seed,
+                            hard_scale_sd=params.hard_scale_sd, hard_scale_range=tuple(params.hard_scale_range),
+                            hard_rotation_sd=params.hard_rotation_sd, hard_rotation_max=params.hard_rotation_max,
+                            hard_prob=params.hard_prob)
+
+
+def _seed(*parts: int) -> int:
+    value = 0
+    for p in parts:
+        value = (value * 1_000_003 + int(p)) % 2**61
+    return value
+
+
+class _EndlessBatches:
+    """Batch index lists for one epoch, starting at batch `position`: pass c over the data is a
+    permutation seeded by (seed, epoch, c), sharded by rank, cut into full batches."""
+
+    def __init__(self, size: int, batch_size: int, seed: int, epoch: int, position: int):
+        self.size, self.batch_size, self.seed, self.epoch, self.position = size, batch_size, seed, epoch, position
+        self.rank, self.world = distributed.rank(), distributed.world_size_()
+
+    def _pass(self, c: int) -> list[list[int]]:
+        order = torch.randperm(self.size, generator=torch.Generator().manual_seed(_seed(self.seed, self.epoch, c)))
+        shard = order[self.rank::self.world].tolist()
+        shard = shard * math.ceil(self.batch_size / max(1, len(shard)))  # fewer images than a batch: repeat
+        return [shard[i:i + self.batch_size] for i in range(0, len(shard) - self.batch_size + 1, self.batch_size)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        per_pass = len(self._pass(0))
+        c, offset = divmod(self.position, per_pass)
+        while True:
+            yield from self._pass(c)[offset:]
+            c, offset = c + 1, 0
+
+
+class UnlabeledStream:
+    """Endless unlabeled batches; `start(epoch, position)` rebuilds the epoch's sequence at any point."""
+
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, workers: int = 0):
+        self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
+        self.epoch, self.position = -1, 0
+        self._iter: Iterator[dict[str, Any]] | None = None
+
+    def start(self, epoch: int, position: int = 0) -> None:
+        self.stop()
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)  # before the workers copy the dataset
+        batches = _EndlessBatches(len(self.dataset), self.batch_size, self.seed, epoch, position)
+        # Own generator: creating the iterator must not draw from the global RNG the engine restores.
+        loader = DataLoader(self.dataset, batch_sampler=batches, num_workers=self.workers, collate_fn=default_collate,
+                            generator=torch.Generator().manual_seed(_seed(self.seed, epoch, 7)))
+        self._iter = iter(loader)
+        self.epoch, self.position = epoch, position
+
+    def next(self, epoch: int) -> dict[str, Any]:
+        if self._iter is None or self.epoch != epoch:
+            self.start(epoch, 0)
+        batch = next(self._iter)
+        self.position += 1
+        return batch
+
+    def stop(self) -> None:
+        self._iter = None  # dropping a multi-process iterator shuts its workers down
+
+    def state(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+
+# ----------------------------------------------------------------------------------- networks
+def build_heatmap_estimator(cfg: ExperimentConfig, model_name: str) -> TopDownEstimator:
+    """A top-down heatmap estimator for `model_name` with the experiment's keypoints, input size
+    and codec (model.params apply to the experiment's own model name only)."""
+    codec = dict(cfg.codec.params)
+    if cfg.codec.name:
+        codec["name"] = cfg.codec.name
+    params = cfg.model.params if model_name == cfg.model.name else {}
+    estimator = build_topdown_estimator(model_name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
+                                        codec or None, params)
+    if not hasattr(estimator.codec, "heatmap_size"):
+        raise ConfigError(f"config key 'strategy_params': model '{model_name}' has no heatmap head; semi-supervised "
+                          "strategies need heatmap outputs")
+    return estimator
+
+
+def check_same_heatmaps(estimators: Sequence[TopDownEstimator], names: Sequence[str]) -> None:
+    sizes = {tuple(e.codec.heatmap_size) for e in estimators}
+    if len(sizes) != 1:
+        raise ConfigError(f"config key 'strategy_params': networks {list(names)} predict heatmaps of different sizes "
+                          f"{sorted(sizes)}; they must share one codec")
+
+
+def heatmap_peaks(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, K, h, w) -> argmax locations (B, K, 2) as (x, y) heatmap pixels (float), and peak values (B, K)."""
+    b, k, _, w = heatmaps.shape
+    values, index = heatmaps.reshape(b, k, -1).max(dim=-1)
+    xy = torch.stack([index % w, torch.div(index, w, rounding_mode="floor")], dim=-1).to(heatmaps.dtype)
+    return xy, values
+
+
+# --------------------------------------------------------------------------- hard-view ops
+def _blend(a: torch.Tensor, b: torch.Tensor, factor: float) -> torch.Tensor:
+    return (b + (a - b) * factor).clamp(0, 1)
+
+
+def _gray(x: torch.Tensor) -> torch.Tensor:
+    return (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]).expand_as(x)
+
+
+def _sharp_blur(x: torch.Tensor) -> torch.Tensor:
+    kernel = x.new_tensor([[1, 1, 1], [1, 5, 1], [1, 1, 1]]) / 13.0  # PIL's SMOOTH filter
+    out = x.clone()  # PIL leaves the one-pixel border unfiltered
+    out[:, 1:-1, 1:-1] = torch.nn.functional.conv2d(x[:, None], kernel[None, None])[:, 0]
+    return out
+
+
+def _autocontrast(x: torch.Tensor) -> torch.Tensor:
+    low = x.amin(dim=(1, 2), keepdim=True)
+    high = x.amax(dim=(1, 2), keepdim=True)
+    return torch.where(high > low, (x - low) / (high - low).clamp_min(1e-6), x)
+
+
+def _op(x: torch.Tensor, name: str, level: float, sign: float) -> torch.Tensor:
+    """One photometric RandAugment op on a [0, 1] image (3, H, W); `level` in [0, 1]."""
+    factor = 1.0 + sign * 0.9 * level  # PIL ImageEnhance factors in [0.1, 1.9]
+    if name == "brightness":
+        return _blend(x, torch.zeros_like(x), factor)
+    if name == "color":
+        return _blend(x, _gray(x), factor)
+    if name == "contrast":
+        return _blend(x, _gray(x).mean().expand_as(x), factor)
+    if name == "sharpness":
+        return _blend(x, _sharp_blur(x), factor)
+    if name == "posterize":
+        bits = 8 - int(4 * level)
+        step = 2 ** (8 - bits)
+        return torch.floor(x * 255 / step) * step / 255
+    if name == "solarize":
+        threshold = 1.0 - level
+        return torch.where(x >= threshold, 1.0 - x, x)
+    if name == "autocontrast":
+        return _autocontrast(x)
+    return x
+
+
+# Photometric ops only: a geometric op would move the body away from its (warped) targets.
+RANDAUG_OPS = ("identity", "autocontrast", "brightness", "color", "contrast", "sharpness", "posterize", "solarize")
+
+
+def rand_augment(images: torch.Tensor, n: int = 2, m: int = 10) -> torch.Tensor:
+    """RandAugment on a normalised batch: per image, `n` ops drawn uniformly from RANDAUG_OPS at
+    magnitude m/10 (m = 10: the strongest), each enhance op in a random direction."""
+    mean = images.new_tensor(IMAGENET_MEAN / 255.0)[:, None, None]
+    std = images.new_tensor(IMAGENET_STD / 255.0)[:, None, None]
+    out = []
+    level = min(max(m, 0), 10) / 10.0
+    for image in images:
+        x = (image * std + mean).clamp(0, 1)
+        for index in torch.randint(0, len(RANDAUG_OPS), (n,)).tolist():
+            sign = 1.0 if float(torch.rand(())) < 0.5 else -1.0
+            x = _op(x, RANDAUG_OPS[index], level, sign)
+        out.append((x - mean) / std)
+    return torch.stack(out)
+
+
+def hard_input(params: SemiParams, hard: torch.Tensor, partner_peaks_px: torch.Tensor) -> torch.Tensor:
+    """A network's hard input: the (already affine-warped) hard view with the configured occlusion,
+    placed at the partner's peaks in input pixels."""
+    low, high = params.patch_half_size
+    if params.occlusion == "joint_cutout":
+        return joint_cutout(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd)
+    if params.occlusion == "cut_occlude":
+        return cut_occlude(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd)
+    if params.occlusion == "randaug":
+        return rand_augment(hard, params.randaug_n, params.randaug_m)
+    return hard
+
+
+def unlabeled_loader_size(cfg: ExperimentConfig, params: SemiParams) -> tuple[int, int]:
+    batch = params.unlabeled.batch_size or cfg.data.batch_size
+    workers = params.unlabeled.workers if params.unlabeled.workers >= 0 else cfg.data.workers
+    return batch, workers
+
+
+# ------------------------------------------------------------------------------- base strategy
+class SemiStrategy(Strategy):
+    """Labeled batches from the engine, unlabeled ones from the strategy's own stream."""
+
+    def __init__(self, params: SemiParams, stream: UnlabeledStream, stride: Sequence[float]):
+        super().__init__()
+        self.params, self.stream = params, stream
+        self.stride = (float(stride[0]), float(stride[1]))
+        self._resume_at: dict[str, int] | None = None
+
+    def on_epoch_start(self, epoch: int) -> None:
+        at = self._resume_at
+        self.stream.start(epoch, at["position"] if at is not None and at["epoch"] == epoch else 0)
+        self._resume_at = None
+
+    def on_epoch_end(self, epoch: int) -> None:
+        self.stream.stop()
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"unlabeled": self.stream.state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self._resume_at = dict(state["unlabeled"])
+
+    def unlabeled_batch(self, epoch: int, device: torch.device) -> dict[str, torch.Tensor]:
+        batch = self.stream.next(epoch)
+        return {k: v.to(device, non_blocking=True) for k, v in batch.items() if isinstance(v, torch.Tensor)}
+
+    def to_input_pixels(self, heatmap_xy: torch.Tensor) -> torch.Tensor:
+        return heatmap_xy * heatmap_xy.new_tensor(self.stride)
+
+
+def quick_overrides(out_dir: str) -> list[str]:
+    """KEY=VALUE overrides that turn any semi-supervised config into its quick mode: a ResNet-18 (32-channel deconvs) at
+    64x32 input (ResNet strides need multiples of 32), a handful of images, two epochs of two iterations (tests and CI run this)."""
+    return [f"out_dir={out_dir}", "model.name=simplebaseline-res18", "model.pretrained=", "model.params={deconv_channels: 32}", "data.input_size=[32, 64]",
+            "data.batch_size=2", "data.val_batch_size=4", "data.workers=0", "data.max_train_samples=4",
+            "data.max_val_samples=4", "train.epochs=2", "train.max_iters_per_epoch=2", "train.steps=[]",
+            "train.warmup_iters=0", "train.log_interval=1", "train.flip_test=false",
+            "strategy_params.unlabeled.max_samples=4", "strategy_params.unlabeled.workers=0",
+            "strategy_params.patch_half_size=[3, 5]", "strategy_params.jitter_sd=2.5"]
