@@ -82,49 +82,60 @@ def find_peaks(keypoint_maps: np.ndarray, params: GreedyParams = GreedyParams())
 
 def score_limbs(peaks: list[np.ndarray], part_maps: np.ndarray, limbs: list[tuple[int, int]],
                 image_height: float, params: GreedyParams = GreedyParams()) -> list[np.ndarray]:
-    """Greedy one-to-one limb connections per limb type: (m, 6) [idA, idB, score, i, j, length]."""
-    connections = []
-    samples_idx = np.arange(params.max_samples)
+    """Greedy one-to-one limb connections per limb type: (m, 6) [idA, idB, score, i, j, length].
+
+    Every candidate pair of every limb type is scored in one vectorised pass; only the greedy
+    matching (a few accepted candidates per type) loops."""
+    pair_limb, pair_a, pair_b = [], [], []
     for k, (a, b) in enumerate(limbs):
-        cand_a, cand_b = peaks[a], peaks[b]
-        n_a, n_b = len(cand_a), len(cand_b)
-        if n_a == 0 or n_b == 0:
-            connections.append(np.zeros((0, 6)))
-            continue
-        ia, ib = np.meshgrid(np.arange(n_a), np.arange(n_b), indexing="ij")
-        ia, ib = ia.ravel(), ib.ravel()
-        start, end = cand_a[ia, :2], cand_b[ib, :2]
-        vec = end - start
-        norm = np.sqrt(vec[:, 0] * vec[:, 0] + vec[:, 1] * vec[:, 1])
-        num = np.minimum(np.round(norm + 1), params.max_samples).astype(np.int64)
-        valid = samples_idx[None] < num[:, None]
-        # the same arithmetic as np.linspace (start + i * step, last point exactly the end)
-        step = vec / np.maximum(num - 1, 1)[:, None]
-        pts = start[:, None, :] + samples_idx[None, :, None] * step[:, None, :]
-        last = (samples_idx[None] == (num - 1)[:, None]) & (num > 1)[:, None]
-        pts = np.where(last[..., None], end[:, None, :], pts)
-        xs = np.round(pts[..., 0]).astype(np.int64)
-        ys = np.round(pts[..., 1]).astype(np.int64)
-        xs = np.where(valid, xs, 0)
-        ys = np.where(valid, ys, 0)
-        response = np.where(valid, part_maps[k][ys, xs].astype(np.float64), 0.0)
-        with np.errstate(divide="ignore"):
-            prior = np.minimum(0.5 * image_height / norm - 1, 0)
-        score = response.sum(1) / num + prior
-        above = ((response > params.limb_threshold) & valid).sum(1)
-        ok = (norm > 0) & (above >= params.connect_ratio * num) & (score > 0)
-        rank = 0.5 * score + 0.25 * cand_a[ia, 2] + 0.25 * cand_b[ib, 2]
-        order = np.flatnonzero(ok)
-        order = order[np.argsort(-rank[order], kind="stable")]
-        used_a = np.zeros(n_a, bool)
-        used_b = np.zeros(n_b, bool)
+        n_a, n_b = len(peaks[a]), len(peaks[b])
+        if n_a and n_b:
+            pair_limb.append(np.full(n_a * n_b, k))
+            pair_a.append(np.repeat(np.arange(n_a), n_b))
+            pair_b.append(np.tile(np.arange(n_b), n_a))
+    if not pair_limb:
+        return [np.zeros((0, 6)) for _ in limbs]
+    limb_of, ia, ib = np.concatenate(pair_limb), np.concatenate(pair_a), np.concatenate(pair_b)
+    a_type = np.array([a for a, _ in limbs])[limb_of]
+    b_type = np.array([b for _, b in limbs])[limb_of]
+    offsets = np.cumsum([0] + [len(p) for p in peaks])
+    candidates = np.concatenate(peaks)
+    pa, pb = candidates[offsets[a_type] + ia], candidates[offsets[b_type] + ib]
+    start, end = pa[:, :2], pb[:, :2]
+    vec = end - start
+    norm = np.sqrt(vec[:, 0] * vec[:, 0] + vec[:, 1] * vec[:, 1])
+    num = np.minimum(np.round(norm + 1), params.max_samples).astype(np.int64)
+    samples_idx = np.arange(params.max_samples)
+    valid = samples_idx[None] < num[:, None]
+    # the same arithmetic as np.linspace (start + i * step, last point exactly the end)
+    step = vec / np.maximum(num - 1, 1)[:, None]
+    last = (samples_idx[None] == (num - 1)[:, None]) & (num > 1)[:, None]
+    coords = []
+    for d in (0, 1):
+        c = np.where(last, end[:, d:d + 1], start[:, d:d + 1] + samples_idx[None] * step[:, d:d + 1])
+        coords.append(np.where(valid, np.round(c).astype(np.int64), 0))
+    response = np.where(valid, part_maps[limb_of[:, None], coords[1], coords[0]].astype(np.float64), 0.0)
+    with np.errstate(divide="ignore"):
+        prior = np.minimum(0.5 * image_height / norm - 1, 0)
+    score = response.sum(1) / num + prior
+    above = ((response > params.limb_threshold) & valid).sum(1)
+    ok = (norm > 0) & (above >= params.connect_ratio * num) & (score > 0)
+    rank = 0.5 * score + 0.25 * pa[:, 2] + 0.25 * pb[:, 2]
+    accepted = np.flatnonzero(ok)
+    # by limb type, then by rank (descending, ties in pair order as a stable sort)
+    accepted = accepted[np.lexsort((-rank[accepted], limb_of[accepted]))]
+    bounds = np.searchsorted(limb_of[accepted], np.arange(len(limbs) + 1))
+    connections = []
+    for k, (a, b) in enumerate(limbs):
+        n_a, n_b = len(peaks[a]), len(peaks[b])
+        used_a, used_b = np.zeros(n_a, bool), np.zeros(n_b, bool)
         rows = []
-        for c in order:
+        for c in accepted[bounds[k]:bounds[k + 1]]:
             i, j = ia[c], ib[c]
             if used_a[i] or used_b[j]:
                 continue
             used_a[i] = used_b[j] = True
-            rows.append((cand_a[i, 3], cand_b[j, 3], score[c], i, j, norm[c]))
+            rows.append((pa[c, 3], pb[c, 3], score[c], i, j, norm[c]))
             if len(rows) >= min(n_a, n_b):
                 break
         connections.append(np.array(rows, dtype=np.float64).reshape(-1, 6))
