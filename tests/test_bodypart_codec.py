@@ -114,3 +114,12 @@ def test_round_trip_two_people():
     assert poses.shape == (2, 17, 3) and (scores > 0.9).all()
     poses = poses[np.argsort(poses[:, 0, 0])]
     assert np.abs(poses[..., :2] - kps).max() < 1.5
+
+
+def test_upsample_is_torch_bicubic():
+    import torch
+    import torch.nn.functional as F
+    codec = build_codec("simplepose", input_size=(192, 128))
+    maps = np.random.default_rng(1).random((50, 32, 48)).astype(np.float32)
+    ref = F.interpolate(torch.from_numpy(maps)[None], size=(128, 192), mode="bicubic", align_corners=False)[0]
+    np.testing.assert_allclose(codec.upsample(maps), ref.numpy(), atol=1e-5)
