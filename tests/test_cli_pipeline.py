@@ -112,3 +112,46 @@ def test_unreadable_checkpoint_is_named(capsys, tmp_path):
     (image_dir / "a.png").write_bytes(b"")
     assert main(["predict", str(image_dir), "--checkpoint", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "broken.pt" in capsys.readouterr().err
+
+
+def test_predict_with_coco_detections(trained, capsys, tmp_path, fixtures_root):
+    _, out = trained
+    coco = fixtures_root / "mmpose_tests" / "coco"
+    detections = json.loads((coco / "test_coco_det_AP_H_56.json").read_text())
+    ids = {785, 40083, 196141, 197388}
+    expected = sum(1 for d in detections if d["image_id"] in ids and d["category_id"] == 1)
+    assert main(["predict", str(coco), "--checkpoint", str(out / "best.pt"), "--out", str(tmp_path),
+                 "--detections", str(coco / "test_coco_det_AP_H_56.json"),
+                 "--images-json", str(coco / "test_coco.json"), "--no-draw", "--json"]) == 0
+    assert last_json(capsys)["poses"] == expected  # one pose per detected box
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert {r["image_id"] for r in rows} <= ids
+
+
+def test_models_and_info_verbs(capsys):
+    assert main(["models", "--json"]) == 0
+    names = {m["name"] for m in last_json(capsys)["models"]}
+    assert {"simplebaseline-res18", "rtmpose-t", "higherhrnet-w32", "simplepose-imhn"} <= names
+    assert main(["info", "simplebaseline-res50", "--input", "256x192", "--json"]) == 0
+    # SimpleBaseline-ResNet50: 34.0 M parameters, the published count.
+    assert last_json(capsys)["params_m"] == pytest.approx(34.0, rel=0.01)
+
+
+@pytest.mark.slow
+def test_torchrun_trains_through_the_cli_with_two_processes(tmp_path):
+    """DDP under torchrun (gloo on CPU, 2 processes) through `posekit train`: both ranks step, rank 0
+    writes the checkpoint and the log."""
+    import os
+    import subprocess
+    import sys
+    from conftest import DATA, require
+    lsp = require(DATA / "lsp")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "posekit.cli", "train", str(REPO / "configs" / "demo_lsp.yaml"), f"data.train={lsp}",
+           f"data.val={lsp}", f"out_dir={tmp_path}", *TINY, "train.epochs=1"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "last.pt").is_file() and (tmp_path / "best.pt").is_file()
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if r["type"] == "epoch"] == [0]  # logged once, by rank 0

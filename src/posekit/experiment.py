@@ -162,6 +162,9 @@ def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None
     from posekit.training import distributed
     from posekit.training.engine import Trainer, seed_everything
 
+    # Join torchrun's process group (if any) before building the sampler, which shards by rank.
+    info = distributed.init_from_env()
+    device = device or str(info.device)
     seed_everything(cfg.train.seed, cfg.train.deterministic)
     out_dir = Path(cfg.out_dir)
     estimator_factory = lambda: build_estimator(cfg)  # noqa: E731 - strategies may need several networks
