@@ -123,3 +123,19 @@ def test_upsample_is_torch_bicubic():
     maps = np.random.default_rng(1).random((50, 32, 48)).astype(np.float32)
     ref = F.interpolate(torch.from_numpy(maps)[None], size=(128, 192), mode="bicubic", align_corners=False)[0]
     np.testing.assert_allclose(codec.upsample(maps), ref.numpy(), atol=1e-5)
+
+
+def test_flip_aggregation_recovers_the_same_people():
+    codec = build_codec("simplepose", input_size=(256, 256))
+    base = np.array([[64, 40], [60, 36], [68, 36], [56, 38], [72, 38], [48, 60], [80, 60], [44, 90], [84, 90],
+                     [42, 118], [86, 118], [54, 124], [74, 124], [52, 170], [76, 170], [50, 214], [78, 214]],
+                    float)
+    maps = codec.encode(base[None], np.ones((1, 17)))["targets"]
+    # the maps of the mirrored image: mirrored keypoints with left/right swapped
+    mirrored = base.copy()
+    mirrored[:, 0] = 255 - mirrored[:, 0]
+    mirrored = mirrored[codec.keypoint_set.flip_index]
+    flipped = codec.encode(mirrored[None], np.ones((1, 17)))["targets"]
+    np.testing.assert_allclose(codec.aggregate([maps], [flipped]), codec.upsample(maps), atol=0.05)
+    (poses, scores), = codec.decode_raw(maps, flipped)
+    assert len(poses) == 1 and np.abs(poses[0, :, :2] - base).max() < 1.5

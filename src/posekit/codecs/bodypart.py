@@ -162,8 +162,11 @@ class BodyPartCodec:
             if not ok.any():
                 continue
             p1, p2 = points[ok, a], points[ok, b]
-            lo = np.round((np.minimum(p1, p2) - self.stride) / self.stride).astype(int)
-            hi = np.round((np.maximum(p1, p2) + self.stride) / self.stride).astype(int)
+            # the box in output-pixel indices, padded by one output pixel (one stride); measured from
+            # the pixel centres so that the box of a mirrored limb is the mirrored box
+            centre = (self.stride - 1) / 2.0
+            lo = np.round((np.minimum(p1, p2) - centre) / self.stride - 1).astype(int)
+            hi = np.round((np.maximum(p1, p2) - centre) / self.stride + 1).astype(int)
             inx = (np.arange(w)[None] >= lo[:, :1]) & (np.arange(w)[None] <= hi[:, :1])
             iny = (np.arange(h)[None] >= lo[:, 1:]) & (np.arange(h)[None] <= hi[:, 1:])
             box = iny[:, :, None] & inx[:, None, :]
@@ -237,10 +240,16 @@ class BodyPartCodec:
     def aggregate(self, outputs: list[np.ndarray], flipped: list[np.ndarray] | None = None) -> np.ndarray:
         """Test-time augmentation as published: every test scale's maps (and its flipped-image maps,
         un-flipped) resized to the input size and averaged."""
-        maps = [self.upsample(o) for o in outputs]
-        if flipped is not None:
-            maps = [(m + self.upsample(np.ascontiguousarray(self.flip_maps(f)))) / 2 for m, f in zip(maps, flipped)]
-        return np.mean(maps, axis=0)
+        total = None
+        for i, o in enumerate(outputs):
+            m = self.upsample(o)
+            if flipped is not None:
+                m += self.upsample(np.ascontiguousarray(self.flip_maps(flipped[i])))
+                m *= 0.5
+            total = m if total is None else total + m
+        if len(outputs) > 1:
+            total /= len(outputs)
+        return total
 
     def group(self, maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Greedy assignment on input-resolution maps (C, H, W) -> dataset poses (P, K, 3), scores."""
