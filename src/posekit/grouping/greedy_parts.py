@@ -34,19 +34,19 @@ class GreedyParams:
 def find_peaks(keypoint_maps: np.ndarray, params: GreedyParams = GreedyParams()) -> list[np.ndarray]:
     """Peaks per keypoint type: a list of (n_k, 4) float64 arrays [x, y, score, global id].
 
-    A peak is a 3x3 local maximum (reflect padding, ties kept) >= threshold. Where the (2r+1)^2 box fits in the
-    map, the position is the score-weighted centroid of the box and the score is the box mean, as
+    A peak is a 3x3 local maximum (reflect padding, ties kept) >= threshold. Where the (2r+1)^2 box
+    fits in the map, the position is the score-weighted centroid of the box and the score is the box mean, as
     published; at the border the raw position and value are kept.
     """
     heat = np.asarray(keypoint_maps, dtype=np.float32)
     num_k, height, width = heat.shape
-    # 3x3 max-pool NMS evaluated only at the few pixels above threshold; neighbour indices reflect
-    # at the border exactly as a reflect-padded max-pool does
-    # rows with no value above threshold are skipped with one reduction (most of the map is empty)
+    # The 3x3 max-pool NMS is evaluated only where it can matter: rows without a value above the
+    # threshold are skipped after one reduction (most of a map is empty), then horizontal maxima
+    # (contiguous, cheap), then the full 3x3 test on the few survivors. Neighbours reflect at the
+    # border exactly as in a reflect-padded max-pool.
     k_rows, y_rows = np.nonzero(heat.max(axis=2) >= params.peak_threshold)
     rows = np.pad(heat[k_rows, y_rows], ((0, 0), (1, 1)), mode="reflect")
     centre = rows[:, 1:-1]
-    # horizontal maxima first (contiguous, cheap); the full 3x3 test runs on the few survivors
     row_idx, xs = np.nonzero((centre >= params.peak_threshold) & (centre >= rows[:, :-2]) & (centre >= rows[:, 2:]))
     k_idx, ys = k_rows[row_idx], y_rows[row_idx]
     value = heat[k_idx, ys, xs]
