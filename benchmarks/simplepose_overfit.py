@@ -6,7 +6,7 @@ A plain loop over the codec's encoded targets (no augmentation): each image is l
 input size, its persons encoded into the 50 channels, and the network supervised at all 5 scales of
 both stacks. Decoding is the full greedy assignment (no flip), mapped back to the original image.
 
-    python benchmarks/simplepose_overfit.py [--images 2] [--iters 200] [--input 192] [--width 32]
+    python benchmarks/simplepose_overfit.py [--images 2] [--iters 200] [--input 192] [--width 32] [--losses focal_l2,l2]
 """
 from __future__ import annotations
 
@@ -114,8 +114,10 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--width", type=int, default=32, help="hourglass width (the -s variant: 64)")
     parser.add_argument("--increase", type=int, default=16, help="channels added per downsampling")
+    parser.add_argument("--losses", default="focal_l2,l2", help="which of focal_l2, l2 to train (comma list)")
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(args.threads)
     data, records = pick_records(args.images)
     codec = build_codec("simplepose", input_size=(args.input, args.input))
     images, targets, warps = make_batch(records, codec, args.input)
@@ -123,7 +125,10 @@ def main() -> None:
     report = {"images": [r.image_id for r in records], "iters": args.iters, "input": args.input, "lr": args.lr,
               "model": {"name": "simplepose-imhn-s", **model_params}}
     print(f"{'loss':<8} {'first':>9} {'last':>9} {'AP':>6} {'AR':>6} {'persons':>8} {'seconds':>8}")
-    for name, focal in (("focal_l2", True), ("l2", False)):
+    for name in args.losses.split(","):
+        if name not in ("focal_l2", "l2"):
+            raise SystemExit(f"--losses: unknown loss '{name}' (focal_l2, l2)")
+        focal = name == "focal_l2"
         start = time.perf_counter()
         model, curve = train(focal, images, targets, codec, args.iters, args.lr, model_params)
         stats = evaluate(model, codec, images, warps, records, data.keypoint_set.sigmas_array)
