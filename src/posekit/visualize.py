@@ -44,8 +44,11 @@ def image_grid(images: Sequence[np.ndarray], columns: int = 4, cell: int = 256,
         y0, x0 = (i // columns) * cell, (i % columns) * cell
         oy, ox = (cell - tile.shape[0]) // 2, (cell - tile.shape[1]) // 2
         grid[y0 + oy:y0 + oy + tile.shape[0], x0 + ox:x0 + ox + tile.shape[1]] = tile
-        if captions:
-            cv2.putText(grid, captions[i], (x0 + 4, y0 + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        if captions:  # dark text on a white strip, readable over any photo
+            (tw, th), _ = cv2.getTextSize(captions[i], cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+            cv2.rectangle(grid, (x0, y0), (x0 + tw + 8, y0 + th + 10), (255, 255, 255), -1)
+            cv2.putText(grid, captions[i], (x0 + 4, y0 + th + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
+                        cv2.LINE_AA)
     return grid
 
 
