@@ -6,7 +6,7 @@ A plain loop over the codec's encoded targets (no augmentation): each image is l
 input size, its persons encoded into the 50 channels, and the network supervised at all 5 scales of
 both stacks. Decoding is the full greedy assignment (no flip), mapped back to the original image.
 
-    python benchmarks/simplepose_overfit.py [--images 2] [--iters 200] [--input 192] [--width 32] [--losses focal_l2,l2]
+    python benchmarks/simplepose_overfit.py [--images 4] [--iters 200] [--input 192] [--width 32] [--losses focal_l2,l2]
 """
 from __future__ import annotations
 
@@ -108,10 +108,10 @@ def train(focal: bool, images, targets, codec, iters: int, lr: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=2)
+    parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--input", type=int, default=192)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--width", type=int, default=32, help="hourglass width (the -s variant: 64)")
     parser.add_argument("--increase", type=int, default=16, help="channels added per downsampling")
     parser.add_argument("--losses", default="focal_l2,l2", help="which of focal_l2, l2 to train (comma list)")
