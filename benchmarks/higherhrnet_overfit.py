@@ -46,8 +46,14 @@ def make_samples(records, estimator, input_size: int) -> list[dict]:
     return samples
 
 
-def evaluate(estimator, samples, gt: dict, sigmas: np.ndarray) -> dict:
+def evaluate(estimator, samples, gt: dict, sigmas: np.ndarray, batch_stats: bool) -> dict:
     estimator.eval()
+    if batch_stats:
+        # Training saw one image per batch, so BatchNorm normalised each image by its own statistics;
+        # the running averages over a handful of different images match none of them.
+        for module in estimator.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.train()
     results = []
     for sample in samples:
         for person in estimator.predict(sample, flip_test=False)[0]:
@@ -65,6 +71,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--bn", choices=("batch", "running"), default="batch",
+                        help="BatchNorm statistics at evaluation: per image as in training, or running averages")
     args = parser.parse_args()
     torch.manual_seed(0)
     gt_path = DATA / "coco_subset" / "person_keypoints_merged.json"
@@ -94,10 +102,11 @@ def main() -> None:
             print(f"step {step:4d}  " + "  ".join(f"{k} {v:.3g}" for k, v in totals.items()) +
                   f"  ({time.time() - start:.0f}s)", flush=True)
         if step % args.eval_every == 0 or step == args.steps:
-            stats = evaluate(estimator, samples, gt, data.keypoint_set.sigmas_array)
+            with torch.no_grad():
+                stats = evaluate(estimator, samples, gt, data.keypoint_set.sigmas_array, args.bn == "batch")
             history.append({"step": step, "loss": totals["loss"], **stats})
             print(f"step {step:4d}  OKS AP {stats['AP']:.3f}  AR {stats['AR']:.3f}", flush=True)
-    print(json.dumps({"images": sorted(keep), "input": args.input, "width": args.width, "steps": args.steps,
+    print(json.dumps({"images": sorted(keep), "input": args.input, "width": args.width, "steps": args.steps, "bn": args.bn,
                       "seconds": round(time.time() - start), "history": history}))
 
 
