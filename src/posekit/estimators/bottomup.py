@@ -105,8 +105,10 @@ class BottomUpEstimator(Estimator):
 def build_bottomup_estimator(model_name: str, keypoint_set: str | KeypointSet | None = None,
                              input_size: tuple[int, int] | None = None, codec: dict | None = None,
                              model_params: dict | None = None, test_scales: Sequence[float] = (1.0,)
-                             ) -> BottomUpEstimator:
-    """A zoo model with its codec and loss; codec params override the zoo's defaults."""
+                             ) -> Estimator:
+    """A zoo model with its codec and loss; codec params override the zoo's defaults. The codec
+    picks the estimator: `simplepose` -> SimplePoseEstimator (its loss settings under codec
+    params `loss`), otherwise the associative-embedding BottomUpEstimator."""
     entry = get_entry(model_name)
     if entry.paradigm != "bottomup":
         raise ValueError(f"model '{model_name}' is {entry.paradigm}, not bottom-up")
@@ -114,7 +116,15 @@ def build_bottomup_estimator(model_name: str, keypoint_set: str | KeypointSet | 
     size = entry.check_input_size(input_size or entry.input_size)
     codec_params = dict(entry.codec)
     codec_params.update(codec or {})
+    loss_params = codec_params.pop("loss", None)
+    is_simplepose = codec_params["name"] == "simplepose"
+    if loss_params is not None and not is_simplepose:
+        raise ValueError(f"codec params 'loss': only the simplepose codec takes loss settings, "
+                         f"not '{codec_params['name']}'")
     codec_obj = build_codec(codec_params.pop("name"), input_size=size, num_keypoints=kset.num_keypoints,
                             **codec_params)
     model = entry.builder(num_keypoints=kset.num_keypoints, input_size=size, **(model_params or {}))
+    if is_simplepose:
+        from posekit.estimators.simplepose import SimplePoseEstimator, focal_l2_config
+        return SimplePoseEstimator(model, codec_obj, kset, focal_l2_config(loss_params))
     return BottomUpEstimator(model, codec_obj, kset, test_scales=test_scales)
