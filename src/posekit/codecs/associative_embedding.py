@@ -57,6 +57,17 @@ def draw_heatmaps(keypoints: np.ndarray, visible: np.ndarray, size: tuple[int, i
     return heatmaps, owner
 
 
+def project(heatmaps: torch.Tensor, tags: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bilinear resize (align_corners=False) of heatmaps (B, K, h, w) and tags (B, K, h, w, L) to
+    `size` (w, h), as the original's PROJECT2IMAGE."""
+    size = (size[1], size[0])
+    heatmaps = F.interpolate(heatmaps, size=size, mode="bilinear", align_corners=False)
+    b, kk, h, w, l = tags.shape
+    tags = F.interpolate(tags.permute(0, 4, 1, 2, 3).reshape(b, l * kk, h, w), size=size,
+                         mode="bilinear", align_corners=False)
+    return heatmaps, tags.reshape(b, l, kk, *size).permute(0, 2, 3, 4, 1)
+
+
 @register_codec("associative_embedding")
 class AssociativeEmbeddingCodec:
     """Targets and decoding of HigherHRNet. `input_size` is (w, h); outputs at strides 4 and 2."""
@@ -147,25 +158,25 @@ class AssociativeEmbeddingCodec:
         heatmaps = sum(heat_passes) / len(heat_passes)
         tags = torch.stack(tag_passes, dim=-1)
         if project_size is not None:
-            size = (project_size[1], project_size[0])
-            heatmaps = F.interpolate(heatmaps, size=size, mode="bilinear", align_corners=False)
-            b, kk, h, w, l = tags.shape
-            tags = F.interpolate(tags.permute(0, 4, 1, 2, 3).reshape(b, l * kk, h, w), size=size,
-                                 mode="bilinear", align_corners=False)
-            tags = tags.reshape(b, l, kk, *size).permute(0, 2, 3, 4, 1)
+            heatmaps, tags = project(heatmaps, tags, project_size)
         return heatmaps, tags
 
     def decode(self, outputs: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
         """{'heatmaps': (B, K, H, W), 'tags': (B, K, H, W, L)} -> per image (keypoints (P, K, 3) in
-        the heatmaps' pixel grid, scores (P,)) by the published parse."""
+        the heatmaps' pixel grid, scores (P,)) by the published parse. Optional 'coarse_heatmaps'
+        and 'coarse_tags': the half-size maps the others are the ×2 projection of (faster, same result)."""
         from posekit.grouping.associative_embedding import parse
         heatmaps = torch.as_tensor(outputs["heatmaps"])
         tags = torch.as_tensor(outputs["tags"])
-        return [parse(heatmaps[b], tags[b], self.grouping) for b in range(heatmaps.shape[0])]
+        coarse = outputs.get("coarse_heatmaps"), outputs.get("coarse_tags")
+        return [parse(heatmaps[b], tags[b], self.grouping, None if coarse[0] is None else (coarse[0][b], coarse[1][b]))
+                for b in range(heatmaps.shape[0])]
 
     def decode_raw(self, outputs: Sequence[torch.Tensor], flipped: Sequence[torch.Tensor] | None = None,
                    flip_index: Sequence[int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """Raw network outputs -> per image (keypoints (P, K, 3) in input pixels, scores (P,)):
         merged and projected to `input_size`, then parsed."""
-        heatmaps, tags = self.merge_outputs(outputs, flipped, flip_index, project_size=self.input_size)
-        return self.decode({"heatmaps": heatmaps, "tags": tags})
+        coarse_heatmaps, coarse_tags = self.merge_outputs(outputs, flipped, flip_index)
+        heatmaps, tags = project(coarse_heatmaps, coarse_tags, self.input_size)
+        return self.decode({"heatmaps": heatmaps, "tags": tags, "coarse_heatmaps": coarse_heatmaps,
+                            "coarse_tags": coarse_tags})

@@ -44,38 +44,57 @@ class GroupingParams:
         return self.joint_order or default_joint_order(self.num_keypoints)
 
 
-def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int, threshold: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int, threshold: float,
+                bounds: BlockBounds | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """heatmaps (K, H, W), tags (K, H, W, L) -> values (K, k), locations (K, k, 2) as x, y and
     tags (K, k, L) of the k highest max-pool-NMS survivors of each joint that exceed `threshold`,
     ordered by value, ties by flat index; unused rows are zero.
 
     The published parse takes the top k survivors and then drops those not above the detection
-    threshold, so only pixels above it can matter: the window maxima are computed for those only."""
+    threshold, so only pixels above it can matter: only blocks whose bound exceeds it are read, and
+    window maxima are computed for their pixels above it only."""
     if threshold < 0:
         raise ValueError(f"detection threshold must be >= 0, got {threshold}")
     num_k, h, w = heatmaps.shape
-    pad = nms_kernel // 2
-    padded_w = w + 2 * pad
-    window = (np.arange(nms_kernel)[:, None] * padded_w + np.arange(nms_kernel)[None, :]).ravel()
+    bounds = bounds or BlockBounds.from_maps(heatmaps, tags)
     values = np.zeros((num_k, k), np.float32)
     locations = np.zeros((num_k, k, 2), np.int64)
     peak_tags = np.zeros((num_k, k, tags.shape[-1]), np.float32)
+    flat_heat = heatmaps.reshape(num_k, h * w)
+    found = []
     for joint in range(num_k):
-        flat = heatmaps[joint].ravel()
-        candidates = np.flatnonzero(flat > threshold)
-        if len(candidates) == 0:
-            continue
-        padded = np.pad(heatmaps[joint], pad, constant_values=-np.inf).ravel()
-        ys, xs = np.divmod(candidates, w)
-        window_max = padded[(ys * padded_w + xs)[:, None] + window].max(axis=1)
-        survivors = candidates[flat[candidates] == window_max]
-        order = np.lexsort((survivors, -flat[survivors]))[:k]
-        chosen = survivors[order]
-        n = len(chosen)
-        values[joint, :n] = flat[chosen]
-        locations[joint, :n, 0], locations[joint, :n, 1] = chosen % w, chosen // w
-        peak_tags[joint, :n] = tags[joint].reshape(h * w, -1)[chosen]
+        active = np.flatnonzero(bounds.heat_max[joint] > threshold)
+        if len(active) * 8 > bounds.heat_max[joint].size:   # mostly active: one pass is cheaper than a gather
+            pixels = np.flatnonzero(flat_heat[joint] > threshold)
+        else:
+            pixels = bounds.pixels(active).ravel()
+            if h % bounds.block or w % bounds.block:
+                pixels = np.unique(pixels)   # blocks cut by the edge repeat pixels
+            pixels = pixels[flat_heat[joint, pixels] > threshold]
+        found.append(pixels)
+    joint_of = np.repeat(np.arange(num_k), [len(p) for p in found])
+    pixels = np.concatenate(found)
+    if len(pixels) == 0:
+        return values, locations, peak_tags
+    candidate_values = flat_heat[joint_of, pixels]
+    # Window maximum by gathering clipped neighbours: a clipped index is still inside the window.
+    pad = nms_kernel // 2
+    ys, xs = np.divmod(pixels, w)
+    offsets = np.arange(-pad, pad + 1)
+    window_y = np.clip(ys[:, None, None] + offsets[None, :, None], 0, h - 1)
+    window_x = np.clip(xs[:, None, None] + offsets[None, None, :], 0, w - 1)
+    window_max = heatmaps[joint_of[:, None, None], window_y, window_x].reshape(len(pixels), -1).max(axis=1)
+    survive = candidate_values == window_max
+    joint_of, pixels, candidate_values = joint_of[survive], pixels[survive], candidate_values[survive]
+    order = np.lexsort((pixels, -candidate_values, joint_of))
+    joint_of, pixels, candidate_values = joint_of[order], pixels[order], candidate_values[order]
+    starts = np.searchsorted(joint_of, np.arange(num_k))
+    rank = np.arange(len(joint_of)) - starts[joint_of]
+    keep = rank < k
+    joint_of, pixels, rank = joint_of[keep], pixels[keep], rank[keep]
+    values[joint_of, rank] = candidate_values[keep]
+    locations[joint_of, rank, 0], locations[joint_of, rank, 1] = pixels % w, pixels // w
+    peak_tags[joint_of, rank] = tags[joint_of, pixels // w, pixels % w]  # tags may be a strided view: no reshape copy
     return values, locations, peak_tags
 
 
@@ -154,94 +173,163 @@ def adjust(persons: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
     return persons
 
 
-class _RefineBounds:
-    """Per-block maxima of the heatmaps and per-block tag ranges (blocks of `block`² pixels), to
-    skip, exactly, the pixels that cannot hold a person's refinement argmax.
+class BlockBounds:
+    """Per block of `block`² pixels of the maps parsed: an upper bound of each heatmap and a box
+    containing every tag, so that whole blocks can be skipped exactly.
 
-    For a pixel p, heat(p) − round(‖tag(p) − m‖) ≤ blockmax(heat) − round(dist(m, block tag box)),
-    since rounding is monotone. Only blocks whose bound reaches the best value found so far are
-    evaluated; ties keep the lowest flat index, as np.argmax over the full map does."""
+    Built either from the maps themselves (`from_maps`: one pass over each map) or, when the maps
+    are the ×2 bilinear projection of half-resolution maps, from those (`from_coarse`: a quarter
+    of the pixels). Tag boxes are computed per joint on demand."""
 
-    def __init__(self, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8):
-        self.heatmaps, self.tags = heatmaps, tags
-        self.block, (_, self.h, self.w) = block, heatmaps.shape
-        self.blocks_y, self.blocks_x = -(-self.h // block), -(-self.w // block)
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    def __init__(self, heat_max: np.ndarray, tag_box, shape: tuple[int, int], block: int):
+        self.heat_max = heat_max                      # (K, blocks_y, blocks_x)
+        self._tag_box = tag_box                       # joint -> (min, max), each (blocks_y, blocks_x, L)
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.block, (self.h, self.w) = block, shape
+        self.blocks_y, self.blocks_x = heat_max.shape[1:]
         grid = np.arange(block)
-        self.offset_y = np.repeat(grid, block)
-        self.offset_x = np.tile(grid, block)
+        self.offset_y, self.offset_x = np.repeat(grid, block), np.tile(grid, block)
+        by, bx = np.divmod(np.arange(self.blocks_y * self.blocks_x), self.blocks_x)
+        self.first_pixel = by * block * self.w + bx * block   # lowest flat index in each block
 
-    def _reduce(self, image: np.ndarray, pad_value: float | None, op: np.ufunc) -> np.ndarray:
-        """Block-wise op.reduce of an (H, W) map: elementwise over the b strided column slices, then
-        across rows (several times faster than a reduction over short axes)."""
-        b, by, bx = self.block, self.blocks_y, self.blocks_x
-        if image.shape != (by * b, bx * b):
-            extra = ((0, by * b - self.h), (0, bx * b - self.w))
-            # Edge padding repeats pixels of the same partial block, so a tag range is unchanged.
-            image = (np.pad(image, extra, mode="edge") if pad_value is None
-                     else np.pad(image, extra, constant_values=pad_value))
-        columns = image[:, 0::b]
-        for offset in range(1, b):
-            columns = op(columns, image[:, offset::b])
-        return op.reduce(columns.reshape(by, b, bx), axis=1)
+    @classmethod
+    def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
+        heat_max = np.stack([_block_reduce(m, block, np.maximum) for m in heatmaps])
+        return cls(heat_max, lambda joint: _tag_box(tags[joint], block), heatmaps.shape[1:], block)
 
-    def _joint(self, joint: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Block max of the heatmap and block min/max of each tag dimension, computed on demand."""
+    @classmethod
+    def from_coarse(cls, coarse_heatmaps: np.ndarray, coarse_tags: np.ndarray, shape: tuple[int, int]
+                    ) -> BlockBounds:
+        """Bounds for maps of `shape` (H, W) = 2× the coarse (h, w) maps, bilinearly upsampled with
+        align_corners=False: each output pixel is a convex combination of the coarse pixels at rows
+        and columns floor(d/2 − 1/4) and the next (clipped), so an output block of 8 depends only on
+        its coarse block of 4 and a one-pixel ring around it. Rounding of that combination is covered
+        by a relative margin (a looser bound is still exact)."""
+        h, w = coarse_heatmaps.shape[1:]
+        if tuple(shape) != (2 * h, 2 * w):
+            raise ValueError(f"from_coarse: maps of size {tuple(shape)} are not the x2 projection of ({h}, {w})")
+        heat_max = np.stack([_block_reduce(m, 4, np.maximum, ring=1) for m in coarse_heatmaps])
+        magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
+        heat_max = heat_max + _MARGIN * magnitude[:, None, None]
+
+        def tag_box(joint: int) -> tuple[np.ndarray, np.ndarray]:
+            low, high = _tag_box(coarse_tags[joint], 4, ring=1)
+            slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
+            return low - slack, high + slack
+
+        return cls(heat_max, tag_box, tuple(shape), 8)
+
+    def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
         if joint not in self._cache:
-            tag_planes = np.moveaxis(self.tags[joint], -1, 0)
-            self._cache[joint] = (
-                self._reduce(self.heatmaps[joint], -np.inf, np.maximum),
-                np.stack([self._reduce(t, None, np.minimum) for t in tag_planes], axis=-1),
-                np.stack([self._reduce(t, None, np.maximum) for t in tag_planes], axis=-1))
+            self._cache[joint] = self._tag_box(joint)
         return self._cache[joint]
 
     def pixels(self, blocks: np.ndarray) -> np.ndarray:
-        """Flat pixel indices inside the given flat block indices."""
+        """(n, block²) flat pixel indices of the given flat block indices. Blocks cut by the map's
+        edge repeat their last row/column, which changes no max, min or lowest arg-max index."""
         by, bx = np.divmod(blocks, self.blocks_x)
-        ys = by[:, None] * self.block + self.offset_y
-        xs = bx[:, None] * self.block + self.offset_x
-        inside = (ys < self.h) & (xs < self.w)
-        return (ys * self.w + xs)[inside]
+        ys = np.minimum(by[:, None] * self.block + self.offset_y, self.h - 1)
+        xs = np.minimum(bx[:, None] * self.block + self.offset_x, self.w - 1)
+        return ys * self.w + xs
 
-    def upper_bounds(self, joint: int, mean_tag: np.ndarray) -> np.ndarray:
-        heat_max, tag_min, tag_max = self._joint(joint)
-        gap = np.maximum(0, np.maximum(tag_min - mean_tag, mean_tag - tag_max))
-        return (heat_max - np.round((gap ** 2).sum(axis=2) ** 0.5)).ravel()
+    def tighten(self, joint: int, blocks: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> None:
+        """Replace the bounds of fully read blocks by their exact heat max and tag range:
+        heat (n, block²), tags (n, block², L). Later searches of the same joint then skip more."""
+        self.heat_max[joint].reshape(-1)[blocks] = heat.max(axis=1)
+        low, high = self.tag_box(joint)
+        low.reshape(-1, low.shape[-1])[blocks] = tags.min(axis=1)
+        high.reshape(-1, high.shape[-1])[blocks] = tags.max(axis=1)
+
+    def refine_bounds(self, joint: int, mean_tag: np.ndarray) -> np.ndarray:
+        """Per flat block, ≥ max of heat − round(‖tag − mean_tag‖) over its pixels (round is monotone;
+        the distance to the tag box is shrunk slightly so float rounding cannot overstate it)."""
+        low, high = self.tag_box(joint)
+        gap = np.maximum(0, np.maximum(low - mean_tag, mean_tag - high))
+        distance = np.maximum((gap ** 2).sum(axis=2) ** 0.5 * (1 - _MARGIN) - _MARGIN, 0)
+        return (self.heat_max[joint] - np.round(distance)).ravel()
 
 
-def _refine_argmax(flat_heat: np.ndarray, flat_tags: np.ndarray, mean_tag: np.ndarray, bounds: _RefineBounds,
-                   joint: int, first: int = 16) -> int:
-    """Flat index of argmax(heat − round(‖tag − mean_tag‖)), lowest index on ties: the `first`
-    blocks of highest bound give a floor, then every other block whose bound reaches it is searched."""
-    upper = bounds.upper_bounds(joint, mean_tag)
+_MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 error, far below any gap
 
-    def search(blocks: np.ndarray) -> tuple[float, int]:
+
+def _block_reduce(image: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> np.ndarray:
+    """op.reduce of an (H, W) map over each block of `block`² pixels widened by `ring` pixels on
+    every side (clipped at the map's edges): strided elementwise ops along columns, then rows
+    (several times faster than a reduction over short axes). Edge padding repeats pixels that are
+    in the window already, so a min or max is unchanged."""
+    h, w = image.shape
+    by, bx = -(-h // block), -(-w // block)
+    padded = np.pad(image, ((ring, by * block + ring - h), (ring, bx * block + ring - w)), mode="edge")
+
+    def along_columns(a: np.ndarray, n: int) -> np.ndarray:
+        out = a[:, 0:(n - 1) * block + 1:block]
+        for offset in range(1, block + 2 * ring):
+            out = op(out, a[:, offset:offset + (n - 1) * block + 1:block])
+        return out
+
+    return along_columns(along_columns(padded, bx).T, by).T
+
+
+def _tag_box(tags: np.ndarray, block: int, ring: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """tags (H, W, L) -> per-block min and max, each (blocks_y, blocks_x, L)."""
+    planes = np.moveaxis(tags, -1, 0)
+    return (np.stack([_block_reduce(t, block, np.minimum, ring) for t in planes], axis=-1),
+            np.stack([_block_reduce(t, block, np.maximum, ring) for t in planes], axis=-1))
+
+
+def _refine_argmax(flat_heat: np.ndarray, tags: np.ndarray, mean_tag: np.ndarray, bounds: BlockBounds,
+                   joint: int, first: int = 4) -> int:
+    """Flat index of argmax(heat − round(‖tag − mean_tag‖)), lowest index on ties, as np.argmax over
+    the full map gives. The `first` blocks of highest bound give a floor; the blocks whose bound
+    reaches it are then searched best bound first, in growing batches. A block is skipped when its
+    bound is below the best value found, or equal to it while its lowest pixel index is above the
+    best index (it can neither win nor win a tie)."""
+    upper = bounds.refine_bounds(joint, mean_tag)
+    best_value, best_index = -np.inf, _NO_INDEX
+
+    def search(blocks: np.ndarray) -> None:
+        nonlocal best_value, best_index
         pixels = bounds.pixels(blocks)
-        values = flat_heat[pixels] - np.round(((flat_tags[pixels] - mean_tag) ** 2).sum(axis=1) ** 0.5)
+        ys, xs = np.divmod(pixels, bounds.w)
+        heat, block_tags = flat_heat[pixels], tags[ys, xs]
+        bounds.tighten(joint, blocks, heat, block_tags)
+        values = heat - np.round(((block_tags - mean_tag) ** 2).sum(axis=2) ** 0.5)
         top = values.max()
-        return float(top), int(pixels[values == top].min())
+        index = int(pixels[values == top].min())
+        if top > best_value or (top == best_value and index < best_index):
+            best_value, best_index = top, index
 
     seeds = np.argpartition(-upper, first)[:first] if len(upper) > first else np.arange(len(upper))
-    floor, index = search(seeds)
-    rest = np.flatnonzero(upper >= floor)
-    rest = rest[~np.isin(rest, seeds)]
-    if len(rest):
-        top, other = search(rest)
-        if top > floor or (top == floor and other < index):
-            index = other
-    return index
+    search(seeds)
+    left = upper >= best_value
+    left[seeds] = False
+    rest = np.flatnonzero(left)
+    rest = rest[np.lexsort((bounds.first_pixel[rest], -upper[rest]))]
+    start, batch = 0, 8
+    while start < len(rest):
+        blocks = rest[start:start + batch]
+        start, batch = start + batch, batch * 2
+        bound = upper[blocks]
+        if bound[0] < best_value:
+            break
+        blocks = blocks[(bound > best_value) | ((bound == best_value) & (bounds.first_pixel[blocks] < best_index))]
+        if len(blocks):
+            search(blocks)
+    return best_index
 
 
-def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: _RefineBounds | None = None
+_NO_INDEX = np.iinfo(np.int64).max
+
+
+def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds | None = None
            ) -> np.ndarray:
     """Add each person's missing joints at argmax(heatmap − round(‖tag − person mean tag‖)) when the
     heatmap value there is positive. Only missing joints are computed (the others are never used)."""
     persons = persons.copy()
     _, h, w = heatmaps.shape
     flat_heat = heatmaps.reshape(len(heatmaps), -1)
-    flat_tags = tags.reshape(len(tags), h * w, -1)
     if bounds is None:
-        bounds = _RefineBounds(heatmaps, tags)
+        bounds = BlockBounds.from_maps(heatmaps, tags)
     for person in persons:
         present = np.nonzero(person[:, 2] > 0)[0]
         missing = np.nonzero(person[:, 2] == 0)[0]
@@ -251,7 +339,7 @@ def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: 
         ys = person[present, 1].astype(np.int32)
         mean_tag = tags[present, ys, xs].mean(axis=0)
         for joint in missing:
-            best = _refine_argmax(flat_heat[joint], flat_tags[joint], mean_tag, bounds, joint)
+            best = _refine_argmax(flat_heat[joint], tags[joint], mean_tag, bounds, joint)
             value = flat_heat[joint, best]
             if value > 0:
                 y, x = divmod(best, w)
@@ -260,21 +348,30 @@ def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: 
     return persons
 
 
-def parse(heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams) -> tuple[np.ndarray, np.ndarray]:
+def parse(heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams,
+          coarse: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One image: heatmaps (K, H, W), tags (K, H, W, L) -> keypoints (P, K, 3) x, y, score in the
-    heatmap's pixel grid and person scores (P,) (mean joint score before refinement)."""
+    heatmap's pixel grid and person scores (P,) (mean joint score before refinement).
+
+    `coarse`: the half-resolution heatmaps (K, H/2, W/2) and tags (K, H/2, W/2, L) that `heatmaps`
+    and `tags` are the ×2 bilinear projection of (as PROJECT2IMAGE does); when given, the pruning
+    bounds come from them and the full maps are read only where a result can lie. Same output."""
     if tags.dim() == 3:
         tags = tags[..., None]
-    heatmaps = heatmaps.float().cpu()
-    tags = tags.float().cpu()
-    heat_np, tags_np = heatmaps.numpy(), tags.numpy()
-    peaks = top_k_peaks(heat_np, tags_np, params.max_people, params.nms_kernel, params.detection_threshold)
+    heat_np, tags_np = heatmaps.float().cpu().numpy(), tags.float().cpu().numpy()
+    if coarse is None:
+        bounds = BlockBounds.from_maps(heat_np, tags_np)
+    else:
+        coarse_tags = coarse[1][..., None] if coarse[1].dim() == 3 else coarse[1]
+        bounds = BlockBounds.from_coarse(coarse[0].float().cpu().numpy(), coarse_tags.float().cpu().numpy(),
+                                         heat_np.shape[1:])
+    peaks = top_k_peaks(heat_np, tags_np, params.max_people, params.nms_kernel, params.detection_threshold, bounds)
     persons = match_by_tag(*peaks, params)
     if len(persons) == 0:
-        return np.zeros((0, heatmaps.shape[0], 3), np.float32), np.zeros(0, np.float32)
+        return np.zeros((0, heat_np.shape[0], 3), np.float32), np.zeros(0, np.float32)
     if params.adjust:
         persons = adjust(persons, heat_np)
     scores = persons[:, :, 2].mean(axis=1)
     if params.refine:
-        persons = refine(persons, heat_np, tags_np)
+        persons = refine(persons, heat_np, tags_np, bounds)
     return persons[:, :, :3].astype(np.float32), scores.astype(np.float32)
