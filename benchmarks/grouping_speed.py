@@ -141,13 +141,15 @@ def make_inputs(num_images: int, input_size: int, seed: int = 0) -> dict[str, li
         for name, raw in (("ideal", outputs), ("noisy", noisy)):
             coarse_heatmaps, coarse_tags = codec.merge_outputs(raw)
             heatmaps, tags = project(coarse_heatmaps, coarse_tags, size)
-            inputs[name].append((codec.grouping, heatmaps[0], tags[0], (coarse_heatmaps[0], coarse_tags[0])))
+            sources = (coarse_heatmaps[0], codec.quarter_tags(raw)[0])
+            inputs[name].append((codec.grouping, heatmaps[0], tags[0], sources))
     return inputs
 
 
 def run(fn, items, with_coarse: bool) -> tuple[float, list]:
     """Times fn over the items. Both sides get the projected maps; posekit also gets the
-    half-resolution maps they were projected from (available before projection at test time)."""
+    half-resolution heatmaps and quarter-resolution tags they were upsampled from (the network's
+    outputs, available before projection at test time)."""
     start = time.perf_counter()
     if with_coarse:
         results = [fn(heatmaps, tags, params, coarse) for params, heatmaps, tags, coarse in items]

@@ -161,10 +161,21 @@ class AssociativeEmbeddingCodec:
             heatmaps, tags = project(heatmaps, tags, project_size)
         return heatmaps, tags
 
+    def quarter_tags(self, outputs: Sequence[torch.Tensor], flipped: Sequence[torch.Tensor] | None = None,
+                     flip_index: Sequence[int] | None = None) -> torch.Tensor:
+        """The 1/4-resolution tags (B, K, h/4, w/4, L) that `merge_outputs` upsamples (one tag
+        dimension per pass, the flip pass index-permuted): grouping bounds its search with them."""
+        k = self.num_keypoints
+        passes = [outputs[0][:, k:2 * k]]
+        if flipped is not None:
+            passes.append(flipped[0][:, k:2 * k][:, list(flip_index)])
+        return torch.stack(passes, dim=-1)
+
     def decode(self, outputs: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
         """{'heatmaps': (B, K, H, W), 'tags': (B, K, H, W, L)} -> per image (keypoints (P, K, 3) in
         the heatmaps' pixel grid, scores (P,)) by the published parse. Optional 'coarse_heatmaps'
-        and 'coarse_tags': the half-size maps the others are the ×2 projection of (faster, same result)."""
+        and 'coarse_tags': the half-size maps the others are the ×2 projection of, or for the tags
+        the quarter-size ones those came from (faster, same result; see `parse`)."""
         from posekit.grouping.associative_embedding import parse
         heatmaps = torch.as_tensor(outputs["heatmaps"])
         tags = torch.as_tensor(outputs["tags"])
@@ -179,4 +190,4 @@ class AssociativeEmbeddingCodec:
         coarse_heatmaps, coarse_tags = self.merge_outputs(outputs, flipped, flip_index)
         heatmaps, tags = project(coarse_heatmaps, coarse_tags, self.input_size)
         return self.decode({"heatmaps": heatmaps, "tags": tags, "coarse_heatmaps": coarse_heatmaps,
-                            "coarse_tags": coarse_tags})
+                            "coarse_tags": self.quarter_tags(outputs, flipped, flip_index)})

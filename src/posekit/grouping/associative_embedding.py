@@ -51,8 +51,7 @@ def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int,
     ordered by value, ties by flat index; unused rows are zero.
 
     The published parse takes the top k survivors and then drops those not above the detection
-    threshold, so only pixels above it can matter: only blocks whose bound exceeds it are read, and
-    window maxima are computed for their pixels above it only."""
+    threshold, so only pixels above it can matter: only blocks whose bound exceeds it are read."""
     if threshold < 0:
         raise ValueError(f"detection threshold must be >= 0, got {threshold}")
     num_k, h, w = heatmaps.shape
@@ -60,32 +59,31 @@ def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int,
     values = np.zeros((num_k, k), np.float32)
     locations = np.zeros((num_k, k, 2), np.int64)
     peak_tags = np.zeros((num_k, k, tags.shape[-1]), np.float32)
-    flat_heat = heatmaps.reshape(num_k, h * w)
-    found = []
-    for joint in range(num_k):
-        active = np.flatnonzero(bounds.heat_max[joint] > threshold)
-        if len(active) * 8 > bounds.heat_max[joint].size:   # mostly active: one pass is cheaper than a gather
-            pixels = np.flatnonzero(flat_heat[joint] > threshold)
-        else:
-            pixels = bounds.pixels(active).ravel()
-            if h % bounds.block or w % bounds.block:
-                pixels = np.unique(pixels)   # blocks cut by the edge repeat pixels
-            pixels = pixels[flat_heat[joint, pixels] > threshold]
-        found.append(pixels)
-    joint_of = np.repeat(np.arange(num_k), [len(p) for p in found])
-    pixels = np.concatenate(found)
-    if len(pixels) == 0:
+    # One patch per block whose bound exceeds the threshold, with a margin of half the NMS window;
+    # indices are clipped at the map's edges, which repeats pixels that are inside the window.
+    joint_of, blocks_y, blocks_x = np.nonzero(bounds.heat_max > threshold)
+    if len(joint_of) == 0:
         return values, locations, peak_tags
-    candidate_values = flat_heat[joint_of, pixels]
-    # Window maximum by gathering clipped neighbours: a clipped index is still inside the window.
-    pad = nms_kernel // 2
-    ys, xs = np.divmod(pixels, w)
-    offsets = np.arange(-pad, pad + 1)
-    window_y = np.clip(ys[:, None, None] + offsets[None, :, None], 0, h - 1)
-    window_x = np.clip(xs[:, None, None] + offsets[None, None, :], 0, w - 1)
-    window_max = heatmaps[joint_of[:, None, None], window_y, window_x].reshape(len(pixels), -1).max(axis=1)
-    survive = candidate_values == window_max
-    joint_of, pixels, candidate_values = joint_of[survive], pixels[survive], candidate_values[survive]
+    pad, block = nms_kernel // 2, bounds.block
+    span = np.arange(-pad, block + pad)
+    patch_y = np.minimum(np.maximum(blocks_y[:, None] * block + span, 0), h - 1)
+    patch_x = np.minimum(np.maximum(blocks_x[:, None] * block + span, 0), w - 1)
+    patches = heatmaps[joint_of[:, None, None], patch_y[:, :, None], patch_x[:, None, :]]
+    window_max = patches[:, :block]                   # separable max over the NMS window
+    for offset in range(1, nms_kernel):
+        window_max = np.maximum(window_max, patches[:, offset:offset + block])
+    rows = window_max
+    window_max = rows[:, :, :block]
+    for offset in range(1, nms_kernel):
+        window_max = np.maximum(window_max, rows[:, :, offset:offset + block])
+    centre = patches[:, pad:pad + block, pad:pad + block]
+    patch_index, iy, ix = np.nonzero((centre > threshold) & (centre == window_max))
+    candidate_values = centre[patch_index, iy, ix]
+    joint_of = joint_of[patch_index]
+    pixels = patch_y[patch_index, pad + iy] * w + patch_x[patch_index, pad + ix]
+    if h % block or w % block:   # blocks cut by the edge repeat pixels
+        _, first = np.unique(joint_of * (h * w) + pixels, return_index=True)
+        joint_of, pixels, candidate_values = joint_of[first], pixels[first], candidate_values[first]
     order = np.lexsort((pixels, -candidate_values, joint_of))
     joint_of, pixels, candidate_values = joint_of[order], pixels[order], candidate_values[order]
     starts = np.searchsorted(joint_of, np.arange(num_k))
@@ -179,12 +177,12 @@ class BlockBounds:
 
     Built either from the maps themselves (`from_maps`: one pass over each map) or, when the maps
     are the ×2 bilinear projection of half-resolution maps, from those (`from_coarse`: a quarter
-    of the pixels). Tag boxes are computed per joint on demand."""
+    of the pixels)."""
 
-    def __init__(self, heat_max: np.ndarray, tag_box, shape: tuple[int, int], block: int):
-        self.heat_max = heat_max                      # (K, blocks_y, blocks_x)
-        self._tag_box = tag_box                       # joint -> (min, max), each (blocks_y, blocks_x, L)
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    def __init__(self, heat_max: np.ndarray, tag_min: np.ndarray, tag_max: np.ndarray, shape: tuple[int, int],
+                 block: int):
+        self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
+        self.tag_min, self.tag_max = tag_min, tag_max     # (K, blocks_y, blocks_x, L)
         self.block, (self.h, self.w) = block, shape
         self.blocks_y, self.blocks_x = heat_max.shape[1:]
         grid = np.arange(block)
@@ -194,8 +192,9 @@ class BlockBounds:
 
     @classmethod
     def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
-        heat_max = np.stack([_block_reduce(m, block, np.maximum) for m in heatmaps])
-        return cls(heat_max, lambda joint: _tag_box(tags[joint], block), heatmaps.shape[1:], block)
+        planes = np.moveaxis(tags, -1, 1)
+        return cls(_block_reduce(heatmaps, block, np.maximum), np.moveaxis(_block_reduce(planes, block, np.minimum), 1, -1),
+                   np.moveaxis(_block_reduce(planes, block, np.maximum), 1, -1), heatmaps.shape[1:], block)
 
     @classmethod
     def from_coarse(cls, coarse_heatmaps: np.ndarray, coarse_tags: np.ndarray, shape: tuple[int, int]
@@ -203,26 +202,26 @@ class BlockBounds:
         """Bounds for maps of `shape` (H, W) = 2× the coarse (h, w) maps, bilinearly upsampled with
         align_corners=False: each output pixel is a convex combination of the coarse pixels at rows
         and columns floor(d/2 − 1/4) and the next (clipped), so an output block of 8 depends only on
-        its coarse block of 4 and a one-pixel ring around it. Rounding of that combination is covered
-        by a relative margin (a looser bound is still exact)."""
+        its coarse block of 4 and a one-pixel ring around it. `coarse_tags` may also be the quarter-
+        resolution tags the half-resolution ones are the ×2 projection of (HigherHRNet's tags come
+        from the 1/4 output only): by the same argument twice, a block of 8 then depends on a
+        quarter-resolution block of 2 and a one-pixel ring. Rounding of these combinations is
+        covered by a relative margin (a looser bound is still exact)."""
         h, w = coarse_heatmaps.shape[1:]
         if tuple(shape) != (2 * h, 2 * w):
             raise ValueError(f"from_coarse: maps of size {tuple(shape)} are not the x2 projection of ({h}, {w})")
-        heat_max = np.stack([_block_reduce(m, 4, np.maximum, ring=1) for m in coarse_heatmaps])
+        tag_size = coarse_tags.shape[1:3]
+        if tag_size not in ((h, w), (h // 2, w // 2)) or (tag_size != (h, w) and (h % 2 or w % 2)):
+            raise ValueError(f"from_coarse: tags of size {tag_size} are neither ({h}, {w}) nor half of it")
+        tag_block = 4 if tag_size == (h, w) else 2
+        heat_max = _block_reduce(coarse_heatmaps, 4, np.maximum, ring=1)
         magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
-        heat_max = heat_max + _MARGIN * magnitude[:, None, None]
-
-        def tag_box(joint: int) -> tuple[np.ndarray, np.ndarray]:
-            low, high = _tag_box(coarse_tags[joint], 4, ring=1)
-            slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
-            return low - slack, high + slack
-
-        return cls(heat_max, tag_box, tuple(shape), 8)
-
-    def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
-        if joint not in self._cache:
-            self._cache[joint] = self._tag_box(joint)
-        return self._cache[joint]
+        heat_max += _MARGIN * magnitude[:, None, None]
+        planes = np.moveaxis(coarse_tags, -1, 1)
+        low = np.moveaxis(_block_reduce(planes, tag_block, np.minimum, ring=1), 1, -1)
+        high = np.moveaxis(_block_reduce(planes, tag_block, np.maximum, ring=1), 1, -1)
+        slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
+        return cls(heat_max, low - slack, high + slack, tuple(shape), 8)
 
     def pixels(self, blocks: np.ndarray) -> np.ndarray:
         """(n, block²) flat pixel indices of the given flat block indices. Blocks cut by the map's
@@ -235,16 +234,15 @@ class BlockBounds:
     def tighten(self, joint: int, blocks: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> None:
         """Replace the bounds of fully read blocks by their exact heat max and tag range:
         heat (n, block²), tags (n, block², L). Later searches of the same joint then skip more."""
-        self.heat_max[joint].reshape(-1)[blocks] = heat.max(axis=1)
-        low, high = self.tag_box(joint)
-        low.reshape(-1, low.shape[-1])[blocks] = tags.min(axis=1)
-        high.reshape(-1, high.shape[-1])[blocks] = tags.max(axis=1)
+        by, bx = np.divmod(blocks, self.blocks_x)
+        self.heat_max[joint, by, bx] = heat.max(axis=1)
+        self.tag_min[joint, by, bx] = tags.min(axis=1)
+        self.tag_max[joint, by, bx] = tags.max(axis=1)
 
     def refine_bounds(self, joint: int, mean_tag: np.ndarray) -> np.ndarray:
         """Per flat block, ≥ max of heat − round(‖tag − mean_tag‖) over its pixels (round is monotone;
         the distance to the tag box is shrunk slightly so float rounding cannot overstate it)."""
-        low, high = self.tag_box(joint)
-        gap = np.maximum(0, np.maximum(low - mean_tag, mean_tag - high))
+        gap = np.maximum(0, np.maximum(self.tag_min[joint] - mean_tag, mean_tag - self.tag_max[joint]))
         distance = np.maximum((gap ** 2).sum(axis=2) ** 0.5 * (1 - _MARGIN) - _MARGIN, 0)
         return (self.heat_max[joint] - np.round(distance)).ravel()
 
@@ -252,29 +250,26 @@ class BlockBounds:
 _MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 error, far below any gap
 
 
-def _block_reduce(image: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> np.ndarray:
-    """op.reduce of an (H, W) map over each block of `block`² pixels widened by `ring` pixels on
-    every side (clipped at the map's edges): strided elementwise ops along columns, then rows
-    (several times faster than a reduction over short axes). Edge padding repeats pixels that are
-    in the window already, so a min or max is unchanged."""
-    h, w = image.shape
-    by, bx = -(-h // block), -(-w // block)
-    padded = np.pad(image, ((ring, by * block + ring - h), (ring, bx * block + ring - w)), mode="edge")
-
-    def along_columns(a: np.ndarray, n: int) -> np.ndarray:
-        out = a[:, 0:(n - 1) * block + 1:block]
-        for offset in range(1, block + 2 * ring):
-            out = op(out, a[:, offset:offset + (n - 1) * block + 1:block])
-        return out
-
-    return along_columns(along_columns(padded, bx).T, by).T
+def _block_reduce(maps: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> np.ndarray:
+    """op.reduce of (..., H, W) maps over each block of `block`² pixels widened by `ring` pixels on
+    every side (clipped at the maps' edges) -> (..., ceil(H/block), ceil(W/block)). Strided
+    elementwise ops along each axis in turn (several times faster than a reduction over short axes),
+    rows first so that the full-size pass reads whole contiguous rows."""
+    return _reduce_last(np.swapaxes(_reduce_last(np.swapaxes(maps, -1, -2), block, op, ring), -1, -2), block, op, ring)
 
 
-def _tag_box(tags: np.ndarray, block: int, ring: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """tags (H, W, L) -> per-block min and max, each (blocks_y, blocks_x, L)."""
-    planes = np.moveaxis(tags, -1, 0)
-    return (np.stack([_block_reduce(t, block, np.minimum, ring) for t in planes], axis=-1),
-            np.stack([_block_reduce(t, block, np.maximum, ring) for t in planes], axis=-1))
+def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.ndarray:
+    n = maps.shape[-1]
+    count = -(-n // block)
+    if n != count * block:  # edge padding repeats a pixel of the same block: min/max unchanged
+        maps = np.concatenate([maps, np.repeat(maps[..., -1:], count * block - n, axis=-1)], axis=-1)
+    out = maps[..., 0::block]
+    for offset in range(1, block):
+        out = op(out, maps[..., offset::block])
+    if ring:  # the column before each block and the one after it, where they exist
+        out[..., 1:] = op(out[..., 1:], maps[..., block - 1:-1:block])
+        out[..., :-1] = op(out[..., :-1], maps[..., block::block])
+    return out
 
 
 def _refine_argmax(flat_heat: np.ndarray, tags: np.ndarray, mean_tag: np.ndarray, bounds: BlockBounds,
@@ -354,7 +349,8 @@ def parse(heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams,
     heatmap's pixel grid and person scores (P,) (mean joint score before refinement).
 
     `coarse`: the half-resolution heatmaps (K, H/2, W/2) and tags (K, H/2, W/2, L) that `heatmaps`
-    and `tags` are the ×2 bilinear projection of (as PROJECT2IMAGE does); when given, the pruning
+    and `tags` are the ×2 bilinear projection of (as PROJECT2IMAGE does), or instead of those tags
+    the quarter-resolution tags (K, H/4, W/4, L) they were upsampled from; when given, the pruning
     bounds come from them and the full maps are read only where a result can lie. Same output."""
     if tags.dim() == 3:
         tags = tags[..., None]
