@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from posekit.codecs import build_codec
-from posekit.grouping.associative_embedding import COCO_JOINT_ORDER, GroupingParams, parse
+from posekit.codecs.associative_embedding import project
+from posekit.grouping.associative_embedding import COCO_JOINT_ORDER, BlockBounds, GroupingParams, parse
 from posekit.keypoints import get_keypoint_set
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "grouping_speed.py"
@@ -97,3 +98,59 @@ def test_flip_merge_permutes_and_mirrors_back() -> None:
     (flip_kpts, _), = codec.decode({"heatmaps": heat, "tags": tags})
     (kpts, _), = codec.decode({"heatmaps": plain_heat, "tags": plain_tags})
     np.testing.assert_array_equal(flip_kpts, kpts)
+
+
+def _coarse_scene(seed: int, quarter: tuple[int, int], tag_dims: int, noise: float):
+    """Half-resolution heatmaps and quarter-resolution tags, upsampled as the decode does (tags
+    1/4 -> 1/2 -> full, heatmaps 1/2 -> full); full sizes deliberately not multiples of the block."""
+    rng = np.random.default_rng(seed)
+    qh, qw = quarter
+    low = torch.from_numpy(rng.random((1, 17, qh, qw), dtype=np.float32)) ** 4
+    half_heat = torch.nn.functional.interpolate(low, size=(2 * qh, 2 * qw), mode="bilinear", align_corners=False)
+    half_heat = half_heat + torch.from_numpy(rng.normal(0, noise, half_heat.shape).astype(np.float32))
+    quarter_tags = torch.from_numpy(rng.integers(0, 4, (1, 17, qh, qw, tag_dims)).astype(np.float32))
+    quarter_tags = quarter_tags + torch.from_numpy(rng.normal(0, noise, quarter_tags.shape).astype(np.float32))
+    up = lambda t, size: torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)
+    planes = quarter_tags.permute(0, 4, 1, 2, 3).reshape(1, 17 * tag_dims, qh, qw)
+    half_tags = up(planes, (2 * qh, 2 * qw)).reshape(1, tag_dims, 17, 2 * qh, 2 * qw).permute(0, 2, 3, 4, 1)
+    heat, tags = project(half_heat, half_tags, (4 * qw, 4 * qh))
+    return heat[0], tags[0], half_heat[0], half_tags[0], quarter_tags[0]
+
+
+@pytest.mark.parametrize("seed,quarter,tag_dims,noise", [(0, (13, 11), 1, 0.0), (1, (9, 14), 2, 0.05), (2, (16, 16), 1, 0.1)])
+def test_bounds_from_coarse_maps_hold_and_parse_is_unchanged(seed, quarter, tag_dims, noise) -> None:
+    heat, tags, half_heat, half_tags, quarter_tags = _coarse_scene(seed, quarter, tag_dims, noise)
+    heat_np, tags_np = heat.numpy(), tags.numpy()
+    for coarse_tags in (half_tags, quarter_tags):
+        bounds = BlockBounds.from_coarse(half_heat.numpy(), coarse_tags.numpy(), heat.shape[1:])
+        exact = BlockBounds.from_maps(heat_np, tags_np, block=bounds.block)
+        assert (bounds.heat_max >= exact.heat_max).all()
+        assert (bounds.tag_min <= exact.tag_min).all() and (bounds.tag_max >= exact.tag_max).all()
+        # Pruning is real: the coarse bounds are within a few tenths of the exact ones.
+        assert np.median(bounds.heat_max - exact.heat_max) < 0.3
+        fast = parse(heat, tags, GroupingParams(), coarse=(half_heat, coarse_tags))
+        plain = _baseline()(heat, tags, GroupingParams())
+        assert len(plain[0]) > 0
+        np.testing.assert_array_equal(fast[0], plain[0])
+        np.testing.assert_array_equal(fast[1], plain[1])
+
+
+def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties() -> None:
+    """Ideal maps are zero almost everywhere, so refinement arg-maxima are decided by index ties."""
+    codec = build_codec("associative_embedding", input_size=(96, 64))
+    rng = np.random.default_rng(3)
+    keypoints = rng.uniform(2, 60, (3, 17, 2))
+    visible = rng.random((3, 17)) > 0.3
+    outputs = codec.ideal_outputs(keypoints, visible)
+    (fast_k, fast_s), = codec.decode_raw(outputs)
+    heat, tags = codec.merge_outputs(outputs, project_size=(96, 64))
+    plain_k, plain_s = _baseline()(heat[0], tags[0], codec.grouping)
+    np.testing.assert_array_equal(fast_k, plain_k)
+    np.testing.assert_array_equal(fast_s, plain_s)
+
+
+def test_coarse_maps_of_the_wrong_size_are_rejected() -> None:
+    with pytest.raises(ValueError, match="not the x2 projection"):
+        BlockBounds.from_coarse(np.zeros((17, 10, 10), np.float32), np.zeros((17, 10, 10, 1), np.float32), (30, 20))
+    with pytest.raises(ValueError, match="tags of size"):
+        BlockBounds.from_coarse(np.zeros((17, 10, 10), np.float32), np.zeros((17, 3, 3, 1), np.float32), (20, 20))

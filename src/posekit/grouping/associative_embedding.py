@@ -60,7 +60,8 @@ def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int,
     locations = np.zeros((num_k, k, 2), np.int64)
     peak_tags = np.zeros((num_k, k, tags.shape[-1]), np.float32)
     # One patch per block whose bound exceeds the threshold, with a margin of half the NMS window;
-    # indices are clipped at the map's edges, which repeats pixels that are inside the window.
+    # indices are clipped at the map's edges, which repeats pixels that are inside the window (but
+    # only real pixels of a block cut by the edge are candidates).
     joint_of, blocks_y, blocks_x = np.nonzero(bounds.heat_max > threshold)
     if len(joint_of) == 0:
         return values, locations, peak_tags
@@ -77,13 +78,12 @@ def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int,
     for offset in range(1, nms_kernel):
         window_max = np.maximum(window_max, rows[:, :, offset:offset + block])
     centre = patches[:, pad:pad + block, pad:pad + block]
-    patch_index, iy, ix = np.nonzero((centre > threshold) & (centre == window_max))
+    inside = ((blocks_y[:, None, None] * block + span[pad:pad + block, None] < h)
+              & (blocks_x[:, None, None] * block + span[None, pad:pad + block] < w))
+    patch_index, iy, ix = np.nonzero((centre > threshold) & (centre == window_max) & inside)
     candidate_values = centre[patch_index, iy, ix]
     joint_of = joint_of[patch_index]
     pixels = patch_y[patch_index, pad + iy] * w + patch_x[patch_index, pad + ix]
-    if h % block or w % block:   # blocks cut by the edge repeat pixels
-        _, first = np.unique(joint_of * (h * w) + pixels, return_index=True)
-        joint_of, pixels, candidate_values = joint_of[first], pixels[first], candidate_values[first]
     order = np.lexsort((pixels, -candidate_values, joint_of))
     joint_of, pixels, candidate_values = joint_of[order], pixels[order], candidate_values[order]
     starts = np.searchsorted(joint_of, np.arange(num_k))
