@@ -12,6 +12,7 @@ groups as candidates, new groups keyed by their first tag value) are the origina
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -177,12 +178,13 @@ class BlockBounds:
 
     Built either from the maps themselves (`from_maps`: one pass over each map) or, when the maps
     are the ×2 bilinear projection of half-resolution maps, from those (`from_coarse`: a quarter
-    of the pixels)."""
+    of the pixels). Tag boxes are computed per joint when first needed (by refinement only)."""
 
-    def __init__(self, heat_max: np.ndarray, tag_min: np.ndarray, tag_max: np.ndarray, shape: tuple[int, int],
-                 block: int):
+    def __init__(self, heat_max: np.ndarray, tag_box: Callable[[int], tuple[np.ndarray, np.ndarray]],
+                 shape: tuple[int, int], block: int):
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
-        self.tag_min, self.tag_max = tag_min, tag_max     # (K, blocks_y, blocks_x, L)
+        self._tag_box = tag_box                           # joint -> min, max (blocks_y, blocks_x, L)
+        self._tag_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.block, (self.h, self.w) = block, shape
         self.blocks_y, self.blocks_x = heat_max.shape[1:]
         grid = np.arange(block)
@@ -192,9 +194,8 @@ class BlockBounds:
 
     @classmethod
     def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
-        planes = np.moveaxis(tags, -1, 1)
-        return cls(_block_reduce(heatmaps, block, np.maximum), np.moveaxis(_block_reduce(planes, block, np.minimum), 1, -1),
-                   np.moveaxis(_block_reduce(planes, block, np.maximum), 1, -1), heatmaps.shape[1:], block)
+        return cls(_block_reduce(heatmaps, block, np.maximum), lambda joint: _tag_box(tags[joint], block, 0),
+                   heatmaps.shape[1:], block)
 
     @classmethod
     def from_coarse(cls, coarse_heatmaps: np.ndarray, coarse_tags: np.ndarray, shape: tuple[int, int]
@@ -217,11 +218,18 @@ class BlockBounds:
         heat_max = _block_reduce(coarse_heatmaps, 4, np.maximum, ring=1)
         magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
         heat_max += _MARGIN * magnitude[:, None, None]
-        planes = np.moveaxis(coarse_tags, -1, 1)
-        low = np.moveaxis(_block_reduce(planes, tag_block, np.minimum, ring=1), 1, -1)
-        high = np.moveaxis(_block_reduce(planes, tag_block, np.maximum, ring=1), 1, -1)
-        slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
-        return cls(heat_max, low - slack, high + slack, tuple(shape), 8)
+
+        def tag_box(joint: int) -> tuple[np.ndarray, np.ndarray]:
+            low, high = _tag_box(coarse_tags[joint], tag_block, 1)
+            slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
+            return low - slack, high + slack
+
+        return cls(heat_max, tag_box, tuple(shape), 8)
+
+    def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
+        if joint not in self._tag_boxes:
+            self._tag_boxes[joint] = self._tag_box(joint)
+        return self._tag_boxes[joint]
 
     def pixels(self, blocks: np.ndarray) -> np.ndarray:
         """(n, block²) flat pixel indices of the given flat block indices. Blocks cut by the map's
@@ -236,13 +244,14 @@ class BlockBounds:
         heat (n, block²), tags (n, block², L). Later searches of the same joint then skip more."""
         by, bx = np.divmod(blocks, self.blocks_x)
         self.heat_max[joint, by, bx] = heat.max(axis=1)
-        self.tag_min[joint, by, bx] = tags.min(axis=1)
-        self.tag_max[joint, by, bx] = tags.max(axis=1)
+        low, high = self.tag_box(joint)
+        low[by, bx], high[by, bx] = tags.min(axis=1), tags.max(axis=1)
 
     def refine_bounds(self, joint: int, mean_tag: np.ndarray) -> np.ndarray:
         """Per flat block, ≥ max of heat − round(‖tag − mean_tag‖) over its pixels (round is monotone;
         the distance to the tag box is shrunk slightly so float rounding cannot overstate it)."""
-        gap = np.maximum(0, np.maximum(self.tag_min[joint] - mean_tag, mean_tag - self.tag_max[joint]))
+        low, high = self.tag_box(joint)
+        gap = np.maximum(0, np.maximum(low - mean_tag, mean_tag - high))
         distance = np.maximum((gap ** 2).sum(axis=2) ** 0.5 * (1 - _MARGIN) - _MARGIN, 0)
         return (self.heat_max[joint] - np.round(distance)).ravel()
 
@@ -256,6 +265,13 @@ def _block_reduce(maps: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> 
     elementwise ops along each axis in turn (several times faster than a reduction over short axes),
     rows first so that the full-size pass reads whole contiguous rows."""
     return _reduce_last(np.swapaxes(_reduce_last(np.swapaxes(maps, -1, -2), block, op, ring), -1, -2), block, op, ring)
+
+
+def _tag_box(tags: np.ndarray, block: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
+    """tags (H, W, L) -> per-block min and max, each (blocks_y, blocks_x, L)."""
+    planes = np.moveaxis(tags, -1, 0)
+    return (np.moveaxis(_block_reduce(planes, block, np.minimum, ring), 0, -1),
+            np.moveaxis(_block_reduce(planes, block, np.maximum, ring), 0, -1))
 
 
 def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.ndarray:
