@@ -3,9 +3,12 @@ max-pool NMS, top-k peaks per joint, joint-by-joint Hungarian matching on
 round(tag distance)·100 − score, the ±0.25 px adjustment (+0.5), refinement of missing joints and
 person score = mean joint score before refinement.
 
-The hot paths are vectorised and pruned exactly: NMS/top-k evaluate only pixels above the
-detection threshold, refinement only the 8x8 blocks whose bound can still win; one assignment per
-joint; adjustment over all persons at once. Ties in top-k are ordered by flat index (torch.topk
+The hot paths are vectorised and pruned exactly with per-block bounds (`BlockBounds`, blocks of
+8×8 pixels): NMS/top-k read only blocks whose heatmap bound exceeds the detection threshold, and
+refinement only blocks whose bound on heat − round(tag distance) can still win. When the maps are
+the test-time projection of the network's lower-resolution outputs, the bounds are computed from
+those (a quarter of the pixels or fewer), so the full-size maps are read only where a result can
+lie. One assignment per joint; adjustment over all persons at once. Ties in top-k are ordered by flat index (torch.topk
 leaves their order unspecified). The matching semantics (joint order, the first `max_people`
 groups as candidates, new groups keyed by their first tag value) are the original's.
 """
