@@ -315,7 +315,7 @@ def _refine_argmax(flat_heat: np.ndarray, tags: np.ndarray, mean_tag: np.ndarray
 
     seeds = np.argpartition(-upper, first)[:first] if len(upper) > first else np.arange(len(upper))
     search(seeds)
-    left = upper >= best_value
+    left = (upper > best_value) | ((upper == best_value) & (bounds.first_pixel < best_index))
     left[seeds] = False
     rest = np.flatnonzero(left)
     rest = rest[np.lexsort((bounds.first_pixel[rest], -upper[rest]))]
