@@ -5,7 +5,9 @@ images of ../shared/data/coco_subset, one CPU thread.
 Each image's ideal outputs (the codec's `ideal_outputs` of its ground truth at 512 input, short
 side) and a noisy version (Gaussian noise sigma 0.05 on heatmaps, 0.15 on tags) are merged and
 projected to input size as at test time, then decoded by both implementations; the outputs must be
-identical. Prints a table and one JSON line.
+identical. posekit's parse also gets the half-resolution heatmaps and quarter-resolution tags the
+projected maps come from (for its pruning bounds), as `decode_raw` passes them. Prints a table and
+one JSON line.
 
     python benchmarks/grouping_speed.py [--images N] [--input 512]
 """

@@ -137,16 +137,21 @@ def test_bounds_from_coarse_maps_hold_and_parse_is_unchanged(seed, quarter, tag_
         np.testing.assert_array_equal(fast[1], plain[1])
 
 
-def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties() -> None:
+@pytest.mark.parametrize("flip", [False, True])
+def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties(flip: bool) -> None:
     """Ideal maps are zero almost everywhere, so refinement arg-maxima are decided by index ties."""
     codec = build_codec("associative_embedding", input_size=(96, 64))
     rng = np.random.default_rng(3)
     keypoints = rng.uniform(2, 60, (3, 17, 2))
     visible = rng.random((3, 17)) > 0.3
     outputs = codec.ideal_outputs(keypoints, visible)
-    (fast_k, fast_s), = codec.decode_raw(outputs)
-    heat, tags = codec.merge_outputs(outputs, project_size=(96, 64))
+    flip_index = list(get_keypoint_set("coco17").flip_index)
+    # A second pass whose tags differ (offset by 0.3) so that the two tag dimensions matter.
+    flipped = [torch.cat([outputs[0][:, :17], outputs[0][:, 17:] + 0.3], 1), outputs[1]] if flip else None
+    (fast_k, fast_s), = codec.decode_raw(outputs, flipped, flip_index if flip else None)
+    heat, tags = codec.merge_outputs(outputs, flipped, flip_index if flip else None, project_size=(96, 64))
     plain_k, plain_s = _baseline()(heat[0], tags[0], codec.grouping)
+    assert tags.shape[-1] == (2 if flip else 1) and len(plain_k) >= 3
     np.testing.assert_array_equal(fast_k, plain_k)
     np.testing.assert_array_equal(fast_s, plain_s)
 
