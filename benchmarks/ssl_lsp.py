@@ -32,6 +32,17 @@ def curve(metrics_path: Path, key: str) -> list[tuple[int, float]]:
     return [(r["epoch"] + 1, r[f"val/{key}"]) for r in rows if r.get("type") == "epoch" and f"val/{key}" in r]
 
 
+def from_log(metrics_path: Path) -> dict:
+    """A run's results from its metrics.jsonl: last validation, best, per-epoch curve, minutes logged."""
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    epochs = [r for r in rows if r.get("type") == "epoch" and "val/PCK@0.2" in r]
+    final = {k[4:]: v for k, v in epochs[-1].items() if k.startswith("val/")} if epochs else {}
+    values = [r["val/PCK@0.2"] for r in epochs]
+    return {"PCK": final.get("PCK@0.2"), "best_PCK": max(values) if values else None, "epochs": len(epochs),
+            "minutes": (rows[-1]["time"] - rows[0]["time"]) / 60 if rows else 0.0,
+            "final": final, "curve": curve(metrics_path, "PCK@0.2")}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"), help="folder with lsp/ and lspet/")
@@ -39,6 +50,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a few iterations on a handful of images")
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--json", action="store_true", help="print the results as one JSON line at the end")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: tabulate the runs already under --out (e.g. of an interrupted benchmark)")
     args = parser.parse_args()
     out = Path(args.out)
     data = Path(args.data)
@@ -51,22 +64,29 @@ def main() -> int:
             overrides = quick_overrides(str(out / name)) + overrides[1:]
             if name == "supervised":
                 overrides = [o for o in overrides if not o.startswith("strategy_params.")]
-        cfg = load_config(REPO / "configs" / "semi" / RUNS[name], overrides)
-        start = time.time()
-        summary = train(cfg, resume=False, progress=False)
-        final = summary["final"]
-        results[name] = {"PCK": final.get("PCK@0.2"), "best_PCK": summary["best_metric"], "minutes": (time.time() - start) / 60,
-                         "final": final, "curve": curve(out / name / "metrics.jsonl", "PCK@0.2")}
-        print(f"{name}: PCK@0.2 {final.get('PCK@0.2')} ({results[name]['minutes']:.1f} min)", flush=True)
+        metrics_path = out / name / "metrics.jsonl"
+        if args.report_only:
+            if not metrics_path.is_file():
+                continue
+            results[name] = from_log(metrics_path)
+        else:
+            cfg = load_config(REPO / "configs" / "semi" / RUNS[name], overrides)
+            # resume="auto": re-running an interrupted benchmark finishes its runs instead of restarting.
+            summary = train(cfg, resume="auto", progress=False)
+            results[name] = from_log(metrics_path)
+            results[name]["best_PCK"] = summary["best_metric"]
+        print(f"{name}: PCK@0.2 {results[name]['PCK']} ({results[name]['minutes']:.1f} min)", flush=True)
     setting = {"quick": args.quick, "machine": platform.platform(), "processor": platform.processor(),
                "date": time.strftime("%Y-%m-%d"), "command": "python benchmarks/ssl_lsp.py" + (" --quick" if args.quick else "")}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"setting": setting, "results": results}, indent=1))
-    lines = ["| run | PCK@0.2 (deliverable) | best | other networks | minutes |", "|---|---|---|---|---|"]
+    lines = ["| run | epochs validated | PCK@0.2 (deliverable) | best | other networks | minutes |",
+             "|---|---|---|---|---|---|"]
     for name, r in results.items():
         others = ", ".join(f"{k} {v:.3f}" for k, v in r["final"].items() if k.endswith("/PCK@0.2"))
         fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-        lines.append(f"| {name} | {fmt(r['PCK'])} | {fmt(r['best_PCK'])} | {others or '-'} | {r['minutes']:.1f} |")
+        lines.append(f"| {name} | {r['epochs']} | {fmt(r['PCK'])} | {fmt(r['best_PCK'])} | {others or '-'} | "
+                     f"{r['minutes']:.1f} |")
     table = "\n".join(lines)
     (out / "table.md").write_text(table + "\n")
     fig, ax = plt.subplots(figsize=(6, 4))
