@@ -155,3 +155,19 @@ def test_torchrun_trains_through_the_cli_with_two_processes(tmp_path):
     assert (tmp_path / "last.pt").is_file() and (tmp_path / "best.pt").is_file()
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows if r["type"] == "epoch"] == [0]  # logged once, by rank 0
+
+
+def test_pretrained_initialisation_from_a_checkpoint(trained, tmp_path):
+    import torch
+
+    from posekit.config import load_config
+    from posekit.experiment import build_estimator, load_experiment, load_pretrained
+    lsp, out = trained
+    _, reference = load_experiment(out / "best.pt")
+    cfg = load_config(REPO / "configs" / "demo_lsp.yaml", [f"data.train={lsp}", *TINY])
+    fresh = build_estimator(cfg)
+    load_pretrained(fresh, str(out / "best.pt"))
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), reference.state_dict().values()))
+    other = build_estimator(load_config(REPO / "configs" / "demo_lsp.yaml", [*TINY, "model.name=rtmpose-t", "model.params={}"]))
+    with pytest.raises(ValueError, match="best.pt"):
+        load_pretrained(other, str(out / "best.pt"))

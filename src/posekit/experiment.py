@@ -75,14 +75,16 @@ def build_estimator(cfg: ExperimentConfig) -> Estimator:
 
 
 def load_pretrained(estimator: Estimator, path: str) -> None:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(state, dict) and "estimator" in state:
-        state = state["estimator"]
-    missing, unexpected = estimator.load_state_dict(state, strict=False)
-    if not any(k.startswith("model.") for k in state):
+    """Initialise from a posekit checkpoint's deliverable weights (`model.pretrained`)."""
+    from posekit.training.checkpoint import load_checkpoint
+    state = load_checkpoint(path)  # weights_only; errors name the file
+    state = state.get("estimator", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict) or not any(k.startswith("model.") for k in state):
         raise ValueError(f"{path}: not a posekit checkpoint (no model weights)")
-    if unexpected:
-        raise ValueError(f"{path}: unexpected keys {unexpected[:5]}")
+    try:
+        estimator.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit this model: {str(exc).splitlines()[0]}") from None
 
 
 # -------------------------------------------------------------------------------------- datasets
