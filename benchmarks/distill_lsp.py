@@ -31,7 +31,7 @@ from posekit.data.readers import read_lsp, read_lspet
 from posekit.data.records import PoseData
 from posekit.estimators.topdown import TopDownEstimator, build_topdown_estimator
 from posekit.evaluation.pck import PCKEvaluator
-from posekit.experiment import collate, make_evaluate_fn, val_loader
+from posekit.experiment import make_evaluate_fn, val_loader
 from posekit.training.checkpoint import load_checkpoint
 from posekit.training.distributed import make_sampler
 from posekit.training.engine import Trainer, seed_everything
@@ -57,7 +57,7 @@ def train_run(name: str, cfg: ExperimentConfig, strategy: Any, train_set: Any, e
     seed_everything(cfg.train.seed)
     sampler = make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=True)
     loader = DataLoader(train_set, batch_size=cfg.data.batch_size, sampler=sampler, num_workers=cfg.data.workers,
-                        drop_last=True, collate_fn=collate)
+                        drop_last=True)
     train_cfg = replace(cfg.train, epochs=epochs)
     start = time.time()
     result = Trainer(train_cfg, strategy, loader, out / name, evaluate=evaluate, train_sampler=sampler,

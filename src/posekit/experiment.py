@@ -104,12 +104,7 @@ def build_dataset(cfg: ExperimentConfig, data: PoseData, codec: Any, train: bool
 
 def val_loader(cfg: ExperimentConfig, dataset: torch.utils.data.Dataset) -> DataLoader:
     return DataLoader(dataset, batch_size=cfg.data.val_batch_size if cfg.paradigm == "topdown" else 1,
-                      shuffle=False, num_workers=cfg.data.workers, collate_fn=collate)
-
-
-def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    from torch.utils.data import default_collate
-    return default_collate(samples)
+                      shuffle=False, num_workers=cfg.data.workers)
 
 
 # ------------------------------------------------------------------------------------ evaluation
@@ -181,8 +176,7 @@ def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None
         sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=False)
     generator = torch.Generator().manual_seed(cfg.train.seed)
     loader = DataLoader(train_set, batch_size=cfg.data.batch_size, sampler=sampler, num_workers=cfg.data.workers,
-                        drop_last=len(train_set) >= cfg.data.batch_size, collate_fn=collate, generator=generator,
-                        persistent_workers=False)
+                        drop_last=len(train_set) >= cfg.data.batch_size, generator=generator)
     evaluate = None
     if cfg.data.val and cfg.train.val_interval > 0:
         val_data = load_split(cfg, "val")
