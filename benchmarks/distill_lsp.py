@@ -9,7 +9,8 @@ every epoch:
               round(0.22 x epochs) epochs), i.e. the merged deployable model
 Writes table.md, results.json and curves.png under --out, and prints the table and one JSON line.
 
-    python benchmarks/distill_lsp.py                 # full: configs/dwpose/lsp_benchmark.yaml
+    python benchmarks/distill_lsp.py --lspet-limit 1000   # the measured CPU setting: ~42 min on 2 cores
+    python benchmarks/distill_lsp.py                 # all 8,000 LSPET images (about 4x longer; not timed)
     python benchmarks/distill_lsp.py --quick         # end-to-end smoke run (a few iterations)
 """
 from __future__ import annotations
