@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from posekit.codecs import build_codec
+from posekit.data.transforms.geometry import apply_affine, invert_affine
 from posekit.estimators.base import Estimator
 from posekit.keypoints import KeypointSet, get_keypoint_set
 from posekit.models.losses.ae import AssociativeEmbeddingLoss
@@ -30,12 +31,6 @@ def test_resize_warp(width: int, height: int, input_size: int) -> tuple[np.ndarr
     warp = np.array([[scale, 0.0, size[0] / 2 - scale * width / 2],
                      [0.0, scale, size[1] / 2 - scale * height / 2]])
     return warp, size
-
-
-def to_original(points: np.ndarray, warp: np.ndarray) -> np.ndarray:
-    """(..., 2) input-pixel points -> original-image pixels through the inverse 2x3 warp."""
-    inverse = np.linalg.inv(np.vstack([np.asarray(warp, np.float64), [0.0, 0.0, 1.0]]))[:2]
-    return points @ inverse[:, :2].T + inverse[:, 2]
 
 
 class BottomUpEstimator(Estimator):
@@ -95,7 +90,7 @@ class BottomUpEstimator(Estimator):
         image_ids = np.asarray(batch["image_id"]).tolist()
         results = []
         for (persons, scores), warp, image_id in zip(decoded, warps, image_ids):
-            points = to_original(persons[..., :2].astype(np.float64), warp)
+            points = apply_affine(persons[..., :2], invert_affine(warp))
             results.append([{"image_id": int(image_id),
                              "keypoints": np.concatenate([points[p], persons[p, :, 2:3]], axis=1),
                              "score": float(scores[p])} for p in range(len(persons))])

@@ -15,7 +15,7 @@ import torch
 
 from posekit.config import from_dict
 from posekit.estimators.base import Estimator
-from posekit.estimators.bottomup import to_original
+from posekit.data.transforms.geometry import apply_affine, invert_affine
 from posekit.keypoints import KeypointSet
 from posekit.models.losses.focal_l2 import MultiScaleFocalL2
 
@@ -78,7 +78,7 @@ class SimplePoseEstimator(Estimator):
         results = []
         for i, (warp, image_id) in enumerate(zip(warps, image_ids)):
             (persons, scores), = self.codec.decode_raw(maps[i], None if flipped is None else flipped[i])
-            points = to_original(persons[..., :2].astype(np.float64), warp)
+            points = apply_affine(persons[..., :2], invert_affine(warp))
             results.append([{"image_id": int(image_id),
                              "keypoints": np.concatenate([points[p], persons[p, :, 2:3]], axis=1),
                              "score": float(scores[p])} for p in range(len(persons))])

@@ -15,6 +15,7 @@ import numpy as np
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from posekit.data.readers.common import load_json
 from posekit.data.records import DataError
 from posekit.keypoints import WHOLEBODY_PARTS, KeypointSet
 
@@ -27,21 +28,6 @@ CROWDPOSE_STAT_NAMES = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "AP(E)", "AP
 # scored with xtcocotools' iou type 'keypoints_<part>'.
 WHOLEBODY_PART_NAMES = ("body", "foot", "face", "lefthand", "righthand")
 WHOLEBODY_NUM_KEYPOINTS = sum(num for _, num in WHOLEBODY_PARTS)
-
-
-def load_json(path: str | Path, what: str) -> Any:
-    """Read a JSON file; DataError naming the file if it is missing or malformed."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read {what} file ({exc.strerror})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON in {what} file: {exc}") from None
 
 
 def _load_gt(gt: dict | str | Path, name: str | None = None) -> tuple[dict, str]:

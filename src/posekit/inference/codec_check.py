@@ -16,7 +16,8 @@ import numpy as np
 
 from posekit.codecs import build_codec
 from posekit.data.readers.coco import read_coco
-from posekit.estimators.bottomup import test_resize_warp, to_original
+from posekit.data.transforms.geometry import apply_affine, invert_affine
+from posekit.estimators.bottomup import test_resize_warp
 from posekit.evaluation.coco import evaluate_coco
 from posekit.evaluation.coco import load_json as load_coco_json
 
@@ -51,7 +52,7 @@ def codec_check(codec_name: str, gt_path: str | Path, keypoint_set: str | None =
         (keypoints, scores), = codec.decode_raw(outputs)
         decode_seconds += time.perf_counter() - start
         for person, score in zip(keypoints, scores):
-            xy = to_original(person[:, :2].astype(np.float64), warp)
+            xy = apply_affine(person[:, :2], invert_affine(warp))
             results.append({"image_id": record.image_id, "category_id": 1, "score": float(score),
                             "keypoints": np.concatenate([xy, person[:, 2:3]], axis=1).ravel().tolist()})
     if results_path:

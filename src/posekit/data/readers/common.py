@@ -14,16 +14,19 @@ from posekit.data.records import DataError
 BBOX_PADDING = 0.1
 
 
-def load_json(path: Path) -> Any:
+def load_json(path: str | Path, what: str = "annotation") -> Any:
+    """Read a JSON file; DataError naming the file (and what it is) if missing, unreadable or malformed."""
+    path = Path(path)
     try:
         with path.open() as f:
             return json.load(f)
     except FileNotFoundError:
-        raise DataError(f"{path}: annotation file not found") from None
+        raise DataError(f"{path}: {what} file not found") from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise DataError(f"{path}: malformed JSON in {what} file ({exc.msg} at line {exc.lineno}, "
+                        f"column {exc.colno})") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read annotation file ({exc})") from None
+        raise DataError(f"{path}: cannot read {what} file ({exc})") from None
 
 
 def bbox_from_keypoints(keypoints: np.ndarray, width: int, height: int,
