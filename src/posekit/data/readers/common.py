@@ -29,6 +29,17 @@ def load_json(path: str | Path, what: str = "annotation") -> Any:
         raise DataError(f"{path}: cannot read {what} file ({exc})") from None
 
 
+def load_mat(path: Path, what: str) -> dict[str, Any]:
+    """Read a MATLAB .mat file; DataError naming the file if it is missing or unreadable."""
+    import scipy.io
+    try:
+        return scipy.io.loadmat(str(path))
+    except FileNotFoundError:
+        raise DataError(f"{path}: {what} file not found") from None
+    except Exception as exc:  # scipy raises several types for a corrupt .mat
+        raise DataError(f"{path}: cannot read MATLAB file: {exc}") from None
+
+
 def bbox_from_keypoints(keypoints: np.ndarray, width: int, height: int,
                         padding: float = BBOX_PADDING) -> np.ndarray:
     """x, y, w, h around the labelled (v > 0) joints, padded by `padding` of the box size on each

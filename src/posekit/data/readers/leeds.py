@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.data.io import image_size
-from posekit.data.readers.common import bbox_from_keypoints
+from posekit.data.readers.common import bbox_from_keypoints, load_mat
 from posekit.data.records import DataError, ImageRecord, Person, PoseData
 from posekit.keypoints import get_keypoint_set
 
@@ -22,13 +22,7 @@ LSP_SPLITS = {"train": range(0, 1000), "test": range(1000, 2000), "all": range(0
 
 
 def _load_joints(path: Path) -> np.ndarray:
-    import scipy.io
-    try:
-        mat = scipy.io.loadmat(str(path))
-    except FileNotFoundError:
-        raise DataError(f"{path}: joints file not found") from None
-    except Exception as exc:  # scipy raises several types for a corrupt .mat
-        raise DataError(f"{path}: cannot read MATLAB file: {exc}") from None
+    mat = load_mat(path, "joints")
     if "joints" not in mat:
         raise DataError(f"{path}: no array 'joints' (found {sorted(k for k in mat if not k.startswith('__'))})")
     return np.asarray(mat["joints"], dtype=np.float64)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.data.io import image_size
-from posekit.data.readers.common import bbox_from_keypoints, load_json
+from posekit.data.readers.common import bbox_from_keypoints, load_json, load_mat
 from posekit.data.records import DataError, ImageRecord, Person, PoseData
 from posekit.keypoints import get_keypoint_set
 
@@ -67,14 +67,8 @@ def read_mpii(json_path: str | Path, image_root: str | Path | None = None) -> Po
 def read_mpii_head_sizes(mat_path: str | Path) -> np.ndarray:
     """PCKh head sizes, one per person in JSON order, from the official ground-truth file
     (e.g. mpii_gt_val.mat, array `headboxes_src` of shape (2, 2, N): corners x1 y1 / x2 y2)."""
-    import scipy.io
     path = Path(mat_path)
-    try:
-        mat = scipy.io.loadmat(str(path))
-    except FileNotFoundError:
-        raise DataError(f"{path}: MPII ground-truth file not found") from None
-    except Exception as exc:  # scipy raises several types for a corrupt .mat
-        raise DataError(f"{path}: cannot read MATLAB file: {exc}") from None
+    mat = load_mat(path, "MPII ground-truth")
     boxes = np.asarray(mat.get("headboxes_src", np.empty(0)), dtype=np.float64)
     if boxes.ndim != 3 or boxes.shape[:2] != (2, 2):
         raise DataError(f"{path}: expected array 'headboxes_src' of shape (2, 2, N), found {boxes.shape}")
