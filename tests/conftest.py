@@ -57,3 +57,9 @@ def fixtures_root() -> Path:
 @pytest.fixture
 def weights_root() -> Path:
     return require(WEIGHTS)
+
+
+@pytest.fixture
+def xtcoco(fixtures_root: Path) -> Path:
+    """The extended COCO API's example GT/prediction pairs (COCO, CrowdPose, COCO-WholeBody)."""
+    return require(fixtures_root / "xtcocoapi")

@@ -24,14 +24,6 @@ PART_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthan
 PART_SIZES = (17, 6, 68, 21, 21)
 
 
-@pytest.fixture
-def xtcoco(fixtures_root):
-    folder = fixtures_root / "xtcocoapi"
-    if not folder.exists():
-        pytest.skip(f"real data not found: {folder}")
-    return folder
-
-
 def _quiet():
     return contextlib.redirect_stdout(io.StringIO())
 

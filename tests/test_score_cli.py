@@ -11,14 +11,6 @@ from posekit.evaluation import score_files
 from posekit.keypoints import get_keypoint_set
 
 
-@pytest.fixture
-def xtcoco(fixtures_root):
-    folder = fixtures_root / "xtcocoapi"
-    if not folder.exists():
-        pytest.skip(f"real data not found: {folder}")
-    return folder
-
-
 def _score(capsys, *args: str) -> tuple[int, str, str]:
     rc = main(["score", *args])
     out = capsys.readouterr()
