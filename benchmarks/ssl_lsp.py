@@ -38,8 +38,11 @@ def from_log(metrics_path: Path) -> dict:
     epochs = [r for r in rows if r.get("type") == "epoch" and "val/PCK@0.2" in r]
     final = {k[4:]: v for k, v in epochs[-1].items() if k.startswith("val/")} if epochs else {}
     values = [r["val/PCK@0.2"] for r in epochs]
+    # Training time: the sum of the gaps between log rows, leaving out gaps over 30 minutes (the time
+    # a run stood still between being stopped and resumed, e.g. when it was extended later).
+    gaps = [b["time"] - a["time"] for a, b in zip(rows, rows[1:])]
     return {"PCK": final.get("PCK@0.2"), "best_PCK": max(values) if values else None, "epochs": len(epochs),
-            "minutes": (rows[-1]["time"] - rows[0]["time"]) / 60 if rows else 0.0,
+            "minutes": sum(g for g in gaps if g < 1800) / 60,
             "final": final, "curve": curve(metrics_path, "PCK@0.2")}
 
 
@@ -49,6 +52,9 @@ def main() -> int:
     parser.add_argument("--out", default="runs/ssl_lsp", help="output folder")
     parser.add_argument("--quick", action="store_true", help="a few iterations on a handful of images")
     parser.add_argument("--runs", nargs="*", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides for every run, e.g. train.epochs=10 train.steps=[9] to extend "
+                             "finished runs (copied to a new --out; they resume from last.pt)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON line at the end")
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: tabulate the runs already under --out (e.g. of an interrupted benchmark)")
@@ -60,6 +66,7 @@ def main() -> int:
         overrides = [f"out_dir={out / name}", f"data.train={data / 'lsp'}", f"data.val={data / 'lsp'}"]
         if name != "supervised":
             overrides.append(f"strategy_params.unlabeled.path={data / 'lspet'}")
+        overrides += args.set
         if args.quick:
             overrides = quick_overrides(str(out / name)) + overrides[1:]
             if name == "supervised":
@@ -77,7 +84,8 @@ def main() -> int:
             results[name]["best_PCK"] = summary["best_metric"]
         print(f"{name}: PCK@0.2 {results[name]['PCK']} ({results[name]['minutes']:.1f} min)", flush=True)
     setting = {"quick": args.quick, "machine": platform.platform(), "processor": platform.processor(),
-               "date": time.strftime("%Y-%m-%d"), "command": "python benchmarks/ssl_lsp.py" + (" --quick" if args.quick else "")}
+               "date": time.strftime("%Y-%m-%d"), "command": "python benchmarks/ssl_lsp.py" + (" --quick" if args.quick else "")
+               + (" --set " + " ".join(args.set) if args.set else "")}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"setting": setting, "results": results}, indent=1))
     lines = ["| run | epochs validated | PCK@0.2 (deliverable) | best | other networks | minutes |",

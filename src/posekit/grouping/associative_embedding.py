@@ -250,13 +250,16 @@ class BlockBounds:
         low, high = self.tag_box(joint)
         low[by, bx], high[by, bx] = tags.min(axis=1), tags.max(axis=1)
 
-    def refine_bounds(self, joint: int, mean_tag: np.ndarray) -> np.ndarray:
-        """Per flat block, ≥ max of heat − round(‖tag − mean_tag‖) over its pixels (round is monotone;
-        the distance to the tag box is shrunk slightly so float rounding cannot overstate it)."""
+    def refine_bounds(self, joint: int, mean_tags: np.ndarray) -> np.ndarray:
+        """(Q, blocks): per mean tag (Q, L) and flat block, ≥ max of heat − round(‖tag − mean_tag‖) over
+        the block's pixels (round is monotone; the distance to the tag box is shrunk slightly so float
+        rounding cannot overstate it)."""
         low, high = self.tag_box(joint)
-        gap = np.maximum(0, np.maximum(low - mean_tag, mean_tag - high))
+        low, high = low.reshape(1, -1, low.shape[-1]), high.reshape(1, -1, high.shape[-1])
+        means = mean_tags[:, None, :]
+        gap = np.maximum(0, np.maximum(low - means, means - high))
         distance = np.maximum((gap ** 2).sum(axis=2) ** 0.5 * (1 - _MARGIN) - _MARGIN, 0)
-        return (self.heat_max[joint] - np.round(distance)).ravel()
+        return self.heat_max[joint].reshape(1, -1) - np.round(distance)
 
 
 _MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 error, far below any gap
@@ -291,45 +294,60 @@ def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.nd
     return out
 
 
-def _refine_argmax(flat_heat: np.ndarray, tags: np.ndarray, mean_tag: np.ndarray, bounds: BlockBounds,
-                   joint: int, first: int = 4) -> int:
-    """Flat index of argmax(heat − round(‖tag − mean_tag‖)), lowest index on ties, as np.argmax over
-    the full map gives. The `first` blocks of highest bound give a floor; the blocks whose bound
-    reaches it are then searched best bound first, in growing batches. A block is skipped when its
-    bound is below the best value found, or equal to it while its lowest pixel index is above the
-    best index (it can neither win nor win a tie)."""
-    upper = bounds.refine_bounds(joint, mean_tag)
-    best_value, best_index = -np.inf, _NO_INDEX
+def _refine_argmax(flat_heat: np.ndarray, tags: np.ndarray, mean_tags: np.ndarray, bounds: BlockBounds,
+                   joint: int, first: int = 32) -> np.ndarray:
+    """For each row of `mean_tags` (Q, L): the flat index of argmax(heat − round(‖tag − mean_tag‖)),
+    lowest index on ties, as np.argmax over the full map gives. All Q persons are searched together:
+    each round reads a set of blocks once and scores every person on it.
+
+    In rounds, each person adds its best-bound blocks that can still win (`first` of them, then twice
+    as many each round). A block is skipped for a person when its bound is
+    below the person's best value, or equal to it while its lowest pixel index is above the best index
+    (it can neither win nor win a tie). Blocks read for one person are scored for all: a looser search
+    is still exact."""
+    upper = bounds.refine_bounds(joint, mean_tags)                     # (Q, blocks)
+    num_q, num_blocks = upper.shape
+    best_value = np.full(num_q, -np.inf, np.float32)
+    best_index = np.full(num_q, _NO_INDEX, np.int64)
+    searched = np.zeros(num_blocks, bool)
 
     def search(blocks: np.ndarray) -> None:
-        nonlocal best_value, best_index
         pixels = bounds.pixels(blocks)
         ys, xs = np.divmod(pixels, bounds.w)
         heat, block_tags = flat_heat[pixels], tags[ys, xs]
         bounds.tighten(joint, blocks, heat, block_tags)
-        values = heat - np.round(((block_tags - mean_tag) ** 2).sum(axis=2) ** 0.5)
-        top = values.max()
-        index = int(pixels[values == top].min())
-        if top > best_value or (top == best_value and index < best_index):
-            best_value, best_index = top, index
+        searched[blocks] = True
+        pixels, heat, block_tags = pixels.ravel(), heat.ravel(), block_tags.reshape(-1, block_tags.shape[-1])
+        distance = ((block_tags[None] - mean_tags[:, None]) ** 2).sum(axis=2) ** 0.5   # (Q, n) float32
+        values = heat[None] - np.round(distance)
+        top = values.max(axis=1)
+        index = np.where(values == top[:, None], pixels[None], _NO_INDEX).min(axis=1)
+        better = (top > best_value) | ((top == best_value) & (index < best_index))
+        best_value[better], best_index[better] = top[better], index[better]
 
-    seeds = np.argpartition(-upper, first)[:first] if len(upper) > first else np.arange(len(upper))
-    search(seeds)
-    left = (upper > best_value) | ((upper == best_value) & (bounds.first_pixel < best_index))
-    left[seeds] = False
-    rest = np.flatnonzero(left)
-    rest = rest[np.lexsort((bounds.first_pixel[rest], -upper[rest]))]
-    start, batch = 0, 8
-    while start < len(rest):
-        blocks = rest[start:start + batch]
-        start, batch = start + batch, batch * 2
-        bound = upper[blocks]
-        if bound[0] < best_value:
-            break
-        blocks = blocks[(bound > best_value) | ((bound == best_value) & (bounds.first_pixel[blocks] < best_index))]
-        if len(blocks):
-            search(blocks)
-    return best_index
+    can_win = np.ones((num_q, num_blocks), bool)
+    batch = first
+    while True:
+        # Each person's `batch` best blocks that can still win, best bound first, ties by lowest
+        # index (block order is pixel order): ideal maps, flat almost everywhere, are decided by
+        # index ties, which the first round then settles.
+        counts = can_win.sum(axis=1)
+        wanted = []
+        for q in np.flatnonzero(counts):
+            if counts[q] <= batch:
+                wanted.append(np.flatnonzero(can_win[q]))
+                continue
+            ranked = np.where(can_win[q], upper[q], -np.inf)
+            kth = np.partition(ranked, num_blocks - batch)[num_blocks - batch]
+            above = np.flatnonzero(ranked > kth)
+            wanted += [above, np.flatnonzero(ranked == kth)[:batch - len(above)]]
+        if not wanted:
+            return best_index
+        search(np.unique(np.concatenate(wanted)))
+        batch *= 2
+        can_win = (upper > best_value[:, None]) | ((upper == best_value[:, None])
+                                                   & (bounds.first_pixel[None] < best_index[:, None]))
+        can_win &= ~searched[None]
 
 
 _NO_INDEX = np.iinfo(np.int64).max
@@ -338,27 +356,34 @@ _NO_INDEX = np.iinfo(np.int64).max
 def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds | None = None
            ) -> np.ndarray:
     """Add each person's missing joints at argmax(heatmap − round(‖tag − person mean tag‖)) when the
-    heatmap value there is positive. Only missing joints are computed (the others are never used)."""
+    heatmap value there is positive. Only missing joints are computed (the others are never used);
+    per joint, every person missing it is searched at once."""
     persons = persons.copy()
+    if len(persons) == 0:
+        return persons
     _, h, w = heatmaps.shape
     flat_heat = heatmaps.reshape(len(heatmaps), -1)
     if bounds is None:
         bounds = BlockBounds.from_maps(heatmaps, tags)
-    for person in persons:
-        present = np.nonzero(person[:, 2] > 0)[0]
-        missing = np.nonzero(person[:, 2] == 0)[0]
-        if len(missing) == 0:
+    present = persons[:, :, 2] > 0
+    # Per person, as the original (np.mean of float32 tags): the same float32 rounding.
+    mean_tags = np.stack([tags[np.flatnonzero(row), p[row, 1].astype(np.int32), p[row, 0].astype(np.int32)].mean(axis=0)
+                          for p, row in zip(persons, present)])
+    for joint in range(heatmaps.shape[0]):
+        who = np.flatnonzero(~present[:, joint])
+        if len(who) == 0:
             continue
-        xs = person[present, 0].astype(np.int32)
-        ys = person[present, 1].astype(np.int32)
-        mean_tag = tags[present, ys, xs].mean(axis=0)
-        for joint in missing:
-            best = _refine_argmax(flat_heat[joint], tags[joint], mean_tag, bounds, joint)
-            value = flat_heat[joint, best]
-            if value > 0:
-                y, x = divmod(best, w)
-                dx, dy = _quarter_offsets(heatmaps, np.array([joint]), np.array([x]), np.array([y]))
-                person[joint, :3] = (x + 0.5 + dx[0], y + 0.5 + dy[0], value)
+        best = _refine_argmax(flat_heat[joint], tags[joint], mean_tags[who], bounds, joint)
+        value = flat_heat[joint, best]
+        found = value > 0
+        if not found.any():
+            continue
+        who, best, value = who[found], best[found], value[found]
+        y, x = np.divmod(best, w)
+        dx, dy = _quarter_offsets(heatmaps, np.full(len(best), joint), x, y)
+        persons[who, joint, 0] = x + 0.5 + dx
+        persons[who, joint, 1] = y + 0.5 + dy
+        persons[who, joint, 2] = value
     return persons
 
 
