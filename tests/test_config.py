@@ -69,3 +69,15 @@ def test_every_shipped_config_loads():
     assert configs, "no configs shipped"
     for path in configs:
         load_config(path)  # raises, naming the key, on any drift from the schema
+
+
+def test_image_ids_keep_only_those_images_and_name_missing_ones(coco_subset):
+    from posekit.experiment import load_split
+    gt = coco_subset / "person_keypoints_merged.json"
+    # From the command line, as a user would write it.
+    cfg = load_config(None, [f"data.train={gt}", f"data.val={gt}", "data.image_ids=[785,30752]"])
+    data = load_split(cfg, "val")
+    assert sorted(r.image_id for r in data.records) == [785, 30752]
+    cfg = load_config(None, [f"data.train={gt}", "data.image_ids=[785,1]"])
+    with pytest.raises(ConfigError, match=r"data.image_ids.*no image with id 1"):
+        load_split(cfg, "train")

@@ -195,6 +195,7 @@ class DataConfig:
     workers: int = 2
     max_train_samples: int = 0             # 0 = all (a quick mode sets a handful)
     max_val_samples: int = 0
+    image_ids: list[int] = field(default_factory=list)  # keep only these image ids (both splits); [] = all
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # A second (usually lighter) augmentation for the last `final_augment_epochs` epochs, as
     # RTMPose's recipe switches pipelines for its final 30 epochs. None = keep `augment` throughout.

@@ -52,6 +52,14 @@ def load_split(cfg: ExperimentConfig, split: str) -> PoseData:
     if data.keypoint_set.name != get_keypoint_set(kset).name and d.format == "coco":
         raise ConfigError(f"config key 'data.keypoint_set': '{kset}' but {source} holds "
                           f"'{data.keypoint_set.name}' keypoints")
+    if d.image_ids:
+        wanted = {int(i) for i in d.image_ids}
+        kept = [r for r in data.records if r.image_id in wanted]
+        missing = sorted(wanted - {r.image_id for r in kept})
+        if missing:
+            raise ConfigError(f"config key 'data.image_ids': {source} has no image with id "
+                              f"{', '.join(map(str, missing[:10]))}")
+        data = replace(data, records=kept)
     limit = d.max_train_samples if split == "train" else d.max_val_samples
     if limit > 0:
         data = replace(data, records=data.records[:limit])

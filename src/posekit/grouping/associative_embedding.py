@@ -181,13 +181,13 @@ class BlockBounds:
 
     Built either from the maps themselves (`from_maps`: one pass over each map) or, when the maps
     are the ×2 bilinear projection of half-resolution maps, from those (`from_coarse`: a quarter
-    of the pixels). Tag boxes are computed per joint when first needed (by refinement only)."""
+    of the pixels). Tag boxes are computed (for all joints at once) when first needed, by refinement only."""
 
-    def __init__(self, heat_max: np.ndarray, tag_box: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    def __init__(self, heat_max: np.ndarray, tag_box: Callable[[], tuple[np.ndarray, np.ndarray]],
                  shape: tuple[int, int], block: int):
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
-        self._tag_box = tag_box                           # joint -> min, max (blocks_y, blocks_x, L)
-        self._tag_boxes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._tag_box = tag_box                           # () -> min, max (K, blocks_y, blocks_x, L)
+        self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None
         self.block, (self.h, self.w) = block, shape
         self.blocks_y, self.blocks_x = heat_max.shape[1:]
         grid = np.arange(block)
@@ -197,7 +197,7 @@ class BlockBounds:
 
     @classmethod
     def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
-        return cls(_block_reduce(heatmaps, block, np.maximum), lambda joint: _tag_box(tags[joint], block, 0),
+        return cls(_block_reduce(heatmaps, block, np.maximum), lambda: _tag_box(tags, block, 0),
                    heatmaps.shape[1:], block)
 
     @classmethod
@@ -222,17 +222,19 @@ class BlockBounds:
         magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
         heat_max += _MARGIN * magnitude[:, None, None]
 
-        def tag_box(joint: int) -> tuple[np.ndarray, np.ndarray]:
-            low, high = _tag_box(coarse_tags[joint], tag_block, 1)
+        def tag_box() -> tuple[np.ndarray, np.ndarray]:
+            low, high = _tag_box(coarse_tags, tag_block, 1)
             slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
             return low - slack, high + slack
 
         return cls(heat_max, tag_box, tuple(shape), 8)
 
     def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
-        if joint not in self._tag_boxes:
-            self._tag_boxes[joint] = self._tag_box(joint)
-        return self._tag_boxes[joint]
+        """Min and max tag per block of one joint (views: `tighten` updates them in place). All
+        joints' boxes are computed together on first use: one pass instead of one per joint."""
+        if self._tag_boxes is None:
+            self._tag_boxes = self._tag_box()
+        return self._tag_boxes[0][joint], self._tag_boxes[1][joint]
 
     def pixels(self, blocks: np.ndarray) -> np.ndarray:
         """(n, block²) flat pixel indices of the given flat block indices. Blocks cut by the map's
@@ -274,10 +276,10 @@ def _block_reduce(maps: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> 
 
 
 def _tag_box(tags: np.ndarray, block: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
-    """tags (H, W, L) -> per-block min and max, each (blocks_y, blocks_x, L)."""
+    """tags (..., H, W, L) -> per-block min and max, each (..., blocks_y, blocks_x, L), contiguous."""
     planes = np.moveaxis(tags, -1, 0)
-    return (np.moveaxis(_block_reduce(planes, block, np.minimum, ring), 0, -1),
-            np.moveaxis(_block_reduce(planes, block, np.maximum, ring), 0, -1))
+    return (np.ascontiguousarray(np.moveaxis(_block_reduce(planes, block, np.minimum, ring), 0, -1)),
+            np.ascontiguousarray(np.moveaxis(_block_reduce(planes, block, np.maximum, ring), 0, -1)))
 
 
 def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.ndarray:
