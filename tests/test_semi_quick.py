@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from posekit.cli import main
 from posekit.config import load_config
 from posekit.experiment import train
 from posekit.training.strategies.semi_common import quick_overrides
@@ -15,7 +16,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "semi"
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["lsp_posedual", "lsp_sspcm", "lsp_sspcm_no_cut_occlude"])
-def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, name):
+def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, name, capsys):
     out = tmp_path / name
     cfg = load_config(CONFIGS / f"{name}.yaml", quick_overrides(str(out)) + [
         f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_root}"])
@@ -29,3 +30,12 @@ def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, name):
     epochs = [r for r in rows if r["type"] == "epoch"]
     if name != "lsp_posedual":
         assert all("stats/masked_share" in r and "stats/inconsistency" in r for r in epochs)
+    # Any network of the checkpoint evaluates after training too, scoring what validation logged.
+    network = "net2" if name == "lsp_posedual" else "teacher1"
+    assert cfg.train.flip_test is False
+    assert main(["eval", str(out / "config.yaml"), "--checkpoint", str(out / "last.pt"), "--network", network,
+                 "--no-flip", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert metrics["PCK@0.2"] == pytest.approx(final[f"{network}/PCK@0.2"], abs=1e-9)
+    assert main(["eval", str(out / "config.yaml"), "--checkpoint", str(out / "last.pt"), "--network", "bogus"]) == 2
+    assert "no network 'bogus'" in capsys.readouterr().err

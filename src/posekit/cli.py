@@ -20,6 +20,7 @@ COMMANDS = (
     "train",
     "eval",
     "predict",
+    "detect",
     "demo",
     "merge_distilled",
 )

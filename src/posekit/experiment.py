@@ -201,8 +201,13 @@ def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None
 
 # ------------------------------------------------------------------------------------ checkpoints
 def load_experiment(checkpoint: str | Path, config: str | Path | None = None,
-                    overrides: list[str] | None = None) -> tuple[ExperimentConfig, Estimator]:
-    """The estimator saved in a posekit checkpoint, with the experiment config it was trained with."""
+                    overrides: list[str] | None = None, network: str | None = None
+                    ) -> tuple[ExperimentConfig, Estimator]:
+    """The estimator saved in a posekit checkpoint, with the experiment config it was trained with.
+
+    `network`: another network of a multi-network run (SSPCM's teacher1/teacher2/student, PoseDual's
+    net1/net2, distillation's teacher) instead of the deliverable; it is built from the zoo name the
+    strategy gave it (strategy_params teachers/student/networks), else model.name."""
     from posekit.config import load_config
     from posekit.training.checkpoint import load_checkpoint
     path = Path(checkpoint)
@@ -216,12 +221,40 @@ def load_experiment(checkpoint: str | Path, config: str | Path | None = None,
         cfg = from_dict(ExperimentConfig, apply_overrides(state["metadata"]["experiment"], list(overrides or [])))
     else:
         raise ValueError(f"{path}: the checkpoint carries no experiment config; pass --config")
+    weights = state["estimator"]
+    if network and network != state.get("estimator_name"):
+        prefix = f"{network}."
+        weights = {k[len(prefix):]: v for k, v in state.get("strategy", {}).items() if k.startswith(prefix)}
+        if not weights:
+            names = sorted({k.split(".")[0] for k in state.get("strategy", {}) if not k.split(".")[0].endswith("_last")
+                            and "." in k})
+            raise ValueError(f"{path}: no network '{network}'; it holds {', '.join(names) or 'only the deliverable'}")
+        model_name = _network_model_name(cfg, network)
+        if model_name != cfg.model.name:
+            cfg = replace(cfg, model=replace(cfg.model, name=model_name, params={}))
     estimator = build_estimator(cfg)
     try:
-        estimator.load_state_dict(state["estimator"])
+        estimator.load_state_dict(weights)
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not fit model '{cfg.model.name}': {str(exc).splitlines()[0]}") from None
     return cfg, estimator
+
+
+def _network_model_name(cfg: ExperimentConfig, network: str) -> str:
+    """The zoo name a strategy gave one of its networks (as its builder reads strategy_params)."""
+    params = cfg.strategy_params or {}
+    slots = {"teacher1": ("teachers", 0), "teacher2": ("teachers", 1), "net1": ("networks", 0),
+             "net2": ("networks", 1)}
+    if network in slots:
+        key, index = slots[network]
+        names = params.get(key) or []
+        return str(names[index]) if len(names) > index else cfg.model.name
+    if network == "student" and params.get("student"):
+        return str(params["student"])
+    teacher = params.get("teacher")
+    if network == "teacher" and isinstance(teacher, dict) and teacher.get("model"):
+        return str(teacher["model"])
+    return cfg.model.name
 
 
 def write_results(predictions: list[dict[str, Any]], path: str | Path, category_id: int = 1) -> None:

@@ -11,6 +11,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", help="experiment YAML")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--checkpoint", required=True, help="a posekit checkpoint (best.pt / last.pt)")
+    p.add_argument("--network", default=None,
+                   help="evaluate another network of a multi-network run instead of the deliverable "
+                        "(e.g. teacher1, teacher2 of SSPCM; net2 of PoseDual)")
     p.add_argument("--no-flip", action="store_true", help="disable the flip test")
     p.add_argument("--results", help="also write the raw predictions as a COCO results JSON here")
     p.add_argument("--device", default=None)
@@ -22,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from posekit import experiment
-    cfg, estimator = experiment.load_experiment(args.checkpoint, args.config, args.overrides)
+    cfg, estimator = experiment.load_experiment(args.checkpoint, args.config, args.overrides, args.network)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     estimator.to(device)
     data = experiment.load_split(cfg, "val")
