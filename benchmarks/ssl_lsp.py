@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from posekit.cli import main as cli_main  # noqa: E402
 from posekit.config import load_config  # noqa: E402
 from posekit.experiment import train  # noqa: E402
 from posekit.training.strategies.semi_common import quick_overrides  # noqa: E402
@@ -56,16 +57,30 @@ def main() -> int:
                         help="config overrides for every run, e.g. train.epochs=10 train.steps=[9] to extend "
                              "finished runs (copied to a new --out; they resume from last.pt)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON line at the end")
+    parser.add_argument("--unlabeled", choices=("boxes", "whole"), default="boxes",
+                        help="boxes: person crops by the RTMDet-nano detector (made first with posekit detect into "
+                             "--out); whole: the whole LSPET images")
+    parser.add_argument("--detector", default=str(REPO.parent / "shared" / "weights" / "rtmdet_nano_person_end2end.onnx"))
     parser.add_argument("--report-only", action="store_true",
                         help="train nothing: tabulate the runs already under --out (e.g. of an interrupted benchmark)")
     args = parser.parse_args()
     out = Path(args.out)
     data = Path(args.data)
     results: dict[str, dict] = {}
+    boxes = out / "lspet_person_boxes.json"
+    if args.unlabeled == "boxes" and not args.report_only and not boxes.is_file() and set(args.runs) - {"supervised"}:
+        # One crop per image: the detector's best person box (the labels stay unused).
+        detect = ["detect", str(data / "lspet" / "images"), "--detector", args.detector, "--out", str(boxes),
+                  "--max-per-image", "1", "--threads", "1"] + (["--limit", "8"] if args.quick else [])
+        if cli_main(detect) != 0:
+            return 1
     for name in args.runs:
         overrides = [f"out_dir={out / name}", f"data.train={data / 'lsp'}", f"data.val={data / 'lsp'}"]
-        if name != "supervised":
-            overrides.append(f"strategy_params.unlabeled.path={data / 'lspet'}")
+        if name != "supervised" and args.unlabeled == "boxes":
+            overrides += [f"strategy_params.unlabeled.path={boxes}", f"strategy_params.unlabeled.images={data / 'lspet' / 'images'}"]
+        elif name != "supervised":
+            overrides += ["strategy_params.unlabeled.format=lspet", f"strategy_params.unlabeled.path={data / 'lspet'}",
+                          "strategy_params.unlabeled.images="]
         overrides += args.set
         if args.quick:
             overrides = quick_overrides(str(out / name)) + overrides[1:]
@@ -84,7 +99,9 @@ def main() -> int:
             results[name]["best_PCK"] = summary["best_metric"]
         print(f"{name}: PCK@0.2 {results[name]['PCK']} ({results[name]['minutes']:.1f} min)", flush=True)
     setting = {"quick": args.quick, "machine": platform.platform(), "processor": platform.processor(),
-               "date": time.strftime("%Y-%m-%d"), "command": "python benchmarks/ssl_lsp.py" + (" --quick" if args.quick else "")
+               "date": time.strftime("%Y-%m-%d"), "unlabeled": args.unlabeled,
+               "command": "python benchmarks/ssl_lsp.py" + (" --quick" if args.quick else "")
+               + (" --unlabeled whole" if args.unlabeled == "whole" else "")
                + (" --set " + " ".join(args.set) if args.set else "")}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"setting": setting, "results": results}, indent=1))

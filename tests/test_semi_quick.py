@@ -14,12 +14,23 @@ from posekit.training.strategies.semi_common import quick_overrides
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "semi"
 
 
+@pytest.fixture
+def lspet_boxes(tmp_path, lspet_root, weights_root):
+    """The configs' unlabeled source: detector crops of LSPET images (here of the first 8)."""
+    out = tmp_path / "lspet_person_boxes.json"
+    assert main(["detect", str(lspet_root / "images"), "--detector", str(weights_root / "rtmdet_nano_person_end2end.onnx"),
+                 "--out", str(out), "--max-per-image", "1", "--limit", "8", "--threads", "1"]) == 0
+    return out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["lsp_posedual", "lsp_sspcm", "lsp_sspcm_no_cut_occlude"])
-def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, name, capsys):
+def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, lspet_boxes, name, capsys):
     out = tmp_path / name
     cfg = load_config(CONFIGS / f"{name}.yaml", quick_overrides(str(out)) + [
-        f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_root}"])
+        f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_boxes}",
+        f"strategy_params.unlabeled.images={lspet_root / 'images'}"])
+    assert cfg.strategy_params["unlabeled"]["format"] == "coco"
     summary = train(cfg, resume=False, progress=False)
     assert summary["epochs"] == 2 and summary["iterations"] == 4
     final = summary["final"]

@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-per-image", type=int, default=0, help="keep the N best boxes per image (0 = all)")
     p.add_argument("--min-size", type=float, default=0.0,
                    help="drop boxes whose longer side is below this many pixels")
+    p.add_argument("--limit", type=int, default=0, help="only the first N images in name order (0 = all)")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = its default)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on the last line")
     p.set_defaults(run=run)
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_per_image < 0:
         raise ValueError(f"--max-per-image must be >= 0, got {args.max_per_image}")
     files = list_images(Path(args.source))
+    if args.limit > 0:
+        files = files[:args.limit]
     detector = PersonDetector(args.detector, score_threshold=args.min_score, threads=args.threads)
     images, annotations = [], []
     for image_id, path in enumerate(tqdm(files, desc="detect", unit="img")):
