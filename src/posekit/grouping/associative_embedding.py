@@ -181,13 +181,15 @@ class BlockBounds:
 
     Built either from the maps themselves (`from_maps`: one pass over each map) or, when the maps
     are the ×2 bilinear projection of half-resolution maps, from those (`from_coarse`: a quarter
-    of the pixels). Tag boxes are computed (for all joints at once) when first needed, by refinement only."""
+    of the pixels). Tag boxes are computed when refinement needs them, for the joints it names
+    (`prepare`) in one pass."""
 
-    def __init__(self, heat_max: np.ndarray, tag_box: Callable[[], tuple[np.ndarray, np.ndarray]],
+    def __init__(self, heat_max: np.ndarray, tag_box: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                  shape: tuple[int, int], block: int):
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
-        self._tag_box = tag_box                           # () -> min, max (K, blocks_y, blocks_x, L)
-        self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None
+        self._tag_box = tag_box                           # joints (n,) -> min, max (n, blocks_y, blocks_x, L)
+        self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None   # (K, blocks_y, blocks_x, L) each
+        self._has_box = np.zeros(len(heat_max), bool)
         self.block, (self.h, self.w) = block, shape
         self.blocks_y, self.blocks_x = heat_max.shape[1:]
         grid = np.arange(block)
@@ -197,7 +199,7 @@ class BlockBounds:
 
     @classmethod
     def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
-        return cls(_block_reduce(heatmaps, block, np.maximum), lambda: _tag_box(tags, block, 0),
+        return cls(_block_reduce(heatmaps, block, np.maximum), lambda joints: _tag_box(tags[joints], block, 0),
                    heatmaps.shape[1:], block)
 
     @classmethod
@@ -222,18 +224,29 @@ class BlockBounds:
         magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
         heat_max += _MARGIN * magnitude[:, None, None]
 
-        def tag_box() -> tuple[np.ndarray, np.ndarray]:
-            low, high = _tag_box(coarse_tags, tag_block, 1)
+        def tag_box(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            low, high = _tag_box(coarse_tags[joints], tag_block, 1)
             slack = _MARGIN * np.maximum(np.abs(low), np.abs(high))
             return low - slack, high + slack
 
         return cls(heat_max, tag_box, tuple(shape), 8)
 
-    def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
-        """Min and max tag per block of one joint (views: `tighten` updates them in place). All
-        joints' boxes are computed together on first use: one pass instead of one per joint."""
+    def prepare(self, joints: np.ndarray) -> None:
+        """Compute the tag boxes of these joints (those not done yet) in one pass."""
+        todo = np.asarray(joints, np.int64)
+        todo = todo[~self._has_box[todo]]
+        if len(todo) == 0:
+            return
+        low, high = self._tag_box(todo)
         if self._tag_boxes is None:
-            self._tag_boxes = self._tag_box()
+            self._tag_boxes = (np.empty((len(self.heat_max), *low.shape[1:]), low.dtype),
+                               np.empty((len(self.heat_max), *high.shape[1:]), high.dtype))
+        self._tag_boxes[0][todo], self._tag_boxes[1][todo] = low, high
+        self._has_box[todo] = True
+
+    def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
+        """Min and max tag per block of one joint (views: `tighten` updates them in place)."""
+        self.prepare(np.array([joint]))
         return self._tag_boxes[0][joint], self._tag_boxes[1][joint]
 
     def pixels(self, blocks: np.ndarray) -> np.ndarray:
@@ -368,6 +381,7 @@ def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: 
     if bounds is None:
         bounds = BlockBounds.from_maps(heatmaps, tags)
     present = persons[:, :, 2] > 0
+    bounds.prepare(np.flatnonzero((~present).any(axis=0)))
     # Per person, as the original (np.mean of float32 tags): the same float32 rounding.
     mean_tags = np.stack([tags[np.flatnonzero(row), p[row, 1].astype(np.int32), p[row, 0].astype(np.int32)].mean(axis=0)
                           for p, row in zip(persons, present)])
