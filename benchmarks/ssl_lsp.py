@@ -17,6 +17,7 @@ from pathlib import Path
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from posekit.cli import main as cli_main  # noqa: E402
 from posekit.config import load_config  # noqa: E402
@@ -118,6 +119,7 @@ def main() -> int:
     for name, r in results.items():
         if r["curve"]:
             ax.plot(*zip(*r["curve"]), marker="o", label=name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("LSP test PCK@0.2")
     ax.legend()
