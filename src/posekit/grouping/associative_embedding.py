@@ -316,10 +316,9 @@ def _refine_argmax(flat_heat: np.ndarray, tags: np.ndarray, mean_tags: np.ndarra
     each round reads a set of blocks once and scores every person on it.
 
     In rounds, each person adds its best-bound blocks that can still win (`first` of them, then twice
-    as many each round). A block is skipped for a person when its bound is
-    below the person's best value, or equal to it while its lowest pixel index is above the best index
-    (it can neither win nor win a tie). Blocks read for one person are scored for all: a looser search
-    is still exact."""
+    as many each round). A block is skipped for a person when its bound is below the person's best
+    value, or equal to it while its lowest pixel index is above the best index (it can neither win
+    nor win a tie). Blocks read for one person are scored for all: a looser search is still exact."""
     upper = bounds.refine_bounds(joint, mean_tags)                     # (Q, blocks)
     num_q, num_blocks = upper.shape
     best_value = np.full(num_q, -np.inf, np.float32)
