@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from posekit.cli import main
 from posekit.config import load_config
@@ -31,6 +32,10 @@ def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, lspet_b
         f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_boxes}",
         f"strategy_params.unlabeled.images={lspet_root / 'images'}"])
     assert cfg.strategy_params["unlabeled"]["format"] == "coco"
+    if name == "lsp_sspcm":  # precise BN at each epoch end, before SSPCM copies its snapshot
+        cfg = load_config(CONFIGS / f"{name}.yaml", quick_overrides(str(out)) + [
+            f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_boxes}",
+            f"strategy_params.unlabeled.images={lspet_root / 'images'}", "train.precise_bn_batches=1"])
     summary = train(cfg, resume=False, progress=False)
     assert summary["epochs"] == 2 and summary["iterations"] == 4
     final = summary["final"]
@@ -41,6 +46,12 @@ def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, lspet_b
     epochs = [r for r in rows if r["type"] == "epoch"]
     if name != "lsp_posedual":
         assert all("stats/masked_share" in r and "stats/inconsistency" in r for r in epochs)
+    if name == "lsp_sspcm":
+        state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)["strategy"]
+        for key in ("teacher1.model.backbone.bn1", "student.model.backbone.bn1", "teacher1_last.backbone.bn1"):
+            assert int(state[f"{key}.num_batches_tracked"]) == 1, key
+        torch.testing.assert_close(state["teacher1_last.backbone.bn1.running_mean"],
+                                   state["teacher1.model.backbone.bn1.running_mean"])
     # Any network of the checkpoint evaluates after training too, scoring what validation logged.
     network = "net2" if name == "lsp_posedual" else "teacher1"
     assert cfg.train.flip_test is False

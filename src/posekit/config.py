@@ -252,6 +252,9 @@ class TrainConfig:
     log_interval: int = 10
     val_interval: int = 1                  # epochs between validations; 0 = never
     flip_test: bool = True
+    # Recompute BatchNorm running statistics over this many labeled training batches at the end of
+    # each epoch (0 = off, as published); see training/precise_bn.py.
+    precise_bn_batches: int = 0
     metric: str = ""                       # metric that picks the best checkpoint ("" = estimator default)
 
     def check(self) -> None:
@@ -263,6 +266,8 @@ class TrainConfig:
             raise ConfigError("config key 'train.epochs': must be positive")
         if self.lr <= 0:
             raise ConfigError("config key 'train.lr': must be positive")
+        if self.precise_bn_batches < 0:
+            raise ConfigError("config key 'train.precise_bn_batches': must be >= 0")
 
 
 @dataclass

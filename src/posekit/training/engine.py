@@ -30,6 +30,7 @@ from posekit.training import distributed
 from posekit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from posekit.training.curves import plot_curves
 from posekit.training.ema import ModelEMA
+from posekit.training.precise_bn import recompute_batchnorm
 from posekit.training.schedule import LrSchedule
 from posekit.training.strategies.base import Strategy
 
@@ -126,6 +127,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         for epoch in range(self.epoch, self.cfg.epochs):
             self._train_epoch(epoch)
+            self._precise_bn(epoch)  # before on_epoch_end: SSPCM's snapshot copies the recomputed statistics
             self.strategy.on_epoch_end(epoch)
             metrics = self._validate(epoch)
             improved = self._update_best(metrics, epoch)
@@ -203,6 +205,24 @@ class Trainer:
         return values
 
     # ----------------------------------------------------------------------------- validation
+    def _precise_bn(self, epoch: int) -> None:
+        """train.precise_bn_batches > 0: BatchNorm statistics of every evaluated network (the EMA
+        copies when EMA is on) recomputed over that many labeled training batches. The batches are
+        a (seed, epoch)-seeded choice of samples with this epoch's augmentation, read without the
+        training loader (whose order and RNG stay untouched), the same on every rank."""
+        batches = self.cfg.precise_bn_batches
+        if batches <= 0:
+            return
+        dataset = self.loader.dataset
+        size = self.loader.batch_size or 1
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(
+            (self.cfg.seed * 1_000_003 + epoch) % 2**63))[:batches * size].tolist()
+        loader = DataLoader(torch.utils.data.Subset(dataset, order), batch_size=size, shuffle=False,
+                            num_workers=self.loader.num_workers)
+        source = self.ema.module if self.ema is not None else self.strategy
+        networks = list(source.evaluation_targets().values())
+        recompute_batchnorm(networks, (batch["image"].to(self.device) for batch in loader))
+
     def _validate(self, epoch: int) -> dict[str, float]:
         every = self.cfg.val_interval
         if self.evaluate is None or every <= 0 or ((epoch + 1) % every and epoch + 1 != self.cfg.epochs):
