@@ -218,7 +218,7 @@ class Trainer:
         order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(
             (self.cfg.seed * 1_000_003 + epoch) % 2**63))[:batches * size].tolist()
         loader = DataLoader(torch.utils.data.Subset(dataset, order), batch_size=size, shuffle=False,
-                            num_workers=self.loader.num_workers)
+                            num_workers=self.loader.num_workers, collate_fn=self.loader.collate_fn)
         source = self.ema.module if self.ema is not None else self.strategy
         networks = list(source.evaluation_targets().values())
         recompute_batchnorm(networks, (batch["image"].to(self.device) for batch in loader))
