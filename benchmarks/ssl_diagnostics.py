@@ -38,6 +38,7 @@ import torch
 from posekit import experiment
 from posekit.data.readers import read_coco, read_lsp, read_lspet
 from posekit.evaluation.pck import PCKEvaluator
+from posekit.training.precise_bn import recompute_batchnorm
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("POSEKIT_SHARED", REPO.parent / "shared")) / "data"
@@ -62,19 +63,6 @@ def score(cfg, estimator, data, evaluator) -> float:
     loader = experiment.val_loader(cfg, experiment.build_dataset(cfg, data, estimator.codec, train=False))
     predictions = experiment.predict_all(estimator, loader, False, torch.device("cpu"), progress=False)
     return evaluator.evaluate(predictions)["total"]
-
-
-@torch.no_grad()
-def reestimate_batchnorm(cfg, estimator, data) -> None:
-    """Running statistics recomputed as exact averages over `data`'s crops (no augmentation)."""
-    layers = [m for m in estimator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for layer in layers:
-        layer.reset_running_stats()
-        layer.momentum = None  # cumulative average
-    estimator.train()
-    for batch in experiment.val_loader(cfg, experiment.build_dataset(cfg, data, estimator.codec, train=False)):
-        estimator.model(batch["image"])
-    estimator.eval()
 
 
 def draw_predictions(path: Path, cfg, estimator, rows: dict, count: int = 6) -> None:
@@ -139,14 +127,16 @@ def main() -> int:
         checkpoint = runs / run / "last.pt"
         if not checkpoint.is_file():
             continue
+        epochs = int(torch.load(checkpoint, map_location="cpu", weights_only=False)["epoch"])
         for network in networks:
             cfg, estimator = experiment.load_experiment(checkpoint, network=network)
-            row = {"run": run, "network": network or "model", "epochs": int(torch.load(
-                checkpoint, map_location="cpu", weights_only=False)["epoch"])}
+            row = {"run": run, "network": network or "model", "epochs": epochs}
             for policy, data in policies.items():
                 row[policy] = score(cfg, estimator, data, evaluator)
             row["LSP test"] = score(cfg, estimator, lsp_test, test_evaluator)
-            reestimate_batchnorm(cfg, estimator, lsp_train)
+            # The same recomputation as train.precise_bn_batches, here over all 1,000 labeled crops.
+            loader = experiment.val_loader(cfg, experiment.build_dataset(cfg, lsp_train, estimator.codec, train=False))
+            recompute_batchnorm([estimator], (batch["image"] for batch in loader))
             row["LSP test, BN re-estimated"] = score(cfg, estimator, lsp_test, test_evaluator)
             rows.append(row)
             print(json.dumps(row), flush=True)

@@ -28,14 +28,12 @@ def lspet_boxes(tmp_path, lspet_root, weights_root):
 @pytest.mark.parametrize("name", ["lsp_posedual", "lsp_sspcm", "lsp_sspcm_no_cut_occlude"])
 def test_quick_mode_trains_and_evaluates(tmp_path, lsp_root, lspet_root, lspet_boxes, name, capsys):
     out = tmp_path / name
+    # SSPCM also recomputes BN at each epoch end, before it copies its snapshot.
+    precise_bn = ["train.precise_bn_batches=1"] if name == "lsp_sspcm" else []
     cfg = load_config(CONFIGS / f"{name}.yaml", quick_overrides(str(out)) + [
         f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_boxes}",
-        f"strategy_params.unlabeled.images={lspet_root / 'images'}"])
+        f"strategy_params.unlabeled.images={lspet_root / 'images'}", *precise_bn])
     assert cfg.strategy_params["unlabeled"]["format"] == "coco"
-    if name == "lsp_sspcm":  # precise BN at each epoch end, before SSPCM copies its snapshot
-        cfg = load_config(CONFIGS / f"{name}.yaml", quick_overrides(str(out)) + [
-            f"data.train={lsp_root}", f"data.val={lsp_root}", f"strategy_params.unlabeled.path={lspet_boxes}",
-            f"strategy_params.unlabeled.images={lspet_root / 'images'}", "train.precise_bn_batches=1"])
     summary = train(cfg, resume=False, progress=False)
     assert summary["epochs"] == 2 and summary["iterations"] == 4
     final = summary["final"]

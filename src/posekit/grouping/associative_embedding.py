@@ -375,7 +375,7 @@ def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: 
     persons = persons.copy()
     if len(persons) == 0:
         return persons
-    _, h, w = heatmaps.shape
+    w = heatmaps.shape[2]
     flat_heat = heatmaps.reshape(len(heatmaps), -1)
     if bounds is None:
         bounds = BlockBounds.from_maps(heatmaps, tags)
