@@ -137,6 +137,29 @@ def test_bounds_from_coarse_maps_hold_and_parse_is_unchanged(seed, quarter, tag_
         np.testing.assert_array_equal(fast[1], plain[1])
 
 
+@pytest.mark.parametrize("size", [(64, 48), (52, 44)])
+def test_block_reads_and_exact_maxima_match_the_maps(size) -> None:
+    """`read` (a strided view when blocks tile the maps, per-pixel indices otherwise) returns the
+    pixels `pixels` names, for heatmaps and for non-contiguous tags; `make_exact` replaces a coarse
+    bound by the block's exact max, as `from_maps` computes it."""
+    rng = np.random.default_rng(0)
+    h, w = size
+    heat = rng.random((3, h, w), dtype=np.float32)
+    tags = np.moveaxis(rng.random((2, 3, h, w), dtype=np.float32), 0, -1)   # (3, h, w, 2), a strided view
+    exact = BlockBounds.from_maps(heat, tags)
+    bounds = BlockBounds(exact.heat_max + 1, lambda joints: (None, None), (h, w), 8)
+    blocks = np.array([0, 3, bounds.blocks_y * bounds.blocks_x - 1])
+    joints = np.array([2, 0, 1])
+    pixels = bounds.pixels(blocks)
+    np.testing.assert_array_equal(bounds.read(heat, joints, blocks), heat.reshape(3, -1)[joints[:, None], pixels])
+    ys, xs = np.divmod(pixels, w)
+    np.testing.assert_array_equal(bounds.read(tags, 1, blocks), tags[1][ys, xs])
+    bounds.make_exact(heat, joints, blocks)
+    by, bx = np.divmod(blocks, bounds.blocks_x)
+    np.testing.assert_array_equal(bounds.heat_max[joints, by, bx], exact.heat_max[joints, by, bx])
+    assert bounds.exact.sum() == 3 and exact.exact.all()
+
+
 @pytest.mark.parametrize("flip", [False, True])
 def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties(flip: bool) -> None:
     """Ideal maps are zero almost everywhere, so refinement arg-maxima are decided by index ties."""
