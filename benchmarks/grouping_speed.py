@@ -9,7 +9,10 @@ identical. posekit's parse also gets the half-resolution heatmaps and quarter-re
 projected maps come from (for its pruning bounds), as `decode_raw` passes them. Prints a table and
 one JSON line.
 
-    python benchmarks/grouping_speed.py [--images N] [--input 512] [--repeat 3]
+    python benchmarks/grouping_speed.py [--images N] [--input 512] [--repeat 3] [--phases]
+
+`--phases` also prints where posekit's time goes per image (bounds, top-k, matching, adjustment,
+refinement), each phase timed on its own over the same inputs (fastest of --repeat passes).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from posekit.codecs import build_codec
 from posekit.codecs.associative_embedding import project
 from posekit.data.readers.coco import read_coco
 from posekit.estimators.bottomup import test_resize_warp
+from posekit.grouping import associative_embedding as ae
 from posekit.grouping.associative_embedding import GroupingParams, parse
 
 DATA = Path(os.environ.get("POSEKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
@@ -160,6 +164,38 @@ def run(fn, items, with_coarse: bool) -> tuple[float, list]:
     return time.perf_counter() - start, results
 
 
+def phase_times(items, repeat: int) -> dict[str, float]:
+    """Milliseconds per image of each step of `parse` (the steps it runs, called one by one)."""
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        spent = dict.fromkeys(("bounds", "top-k", "matching", "adjustment", "refinement"), 0.0)
+        for params, heatmaps, tags, (coarse_heat, coarse_tags) in items:
+            tags = tags[..., None] if tags.dim() == 3 else tags
+            coarse_tags = coarse_tags[..., None] if coarse_tags.dim() == 3 else coarse_tags
+            heat_np, tags_np = heatmaps.numpy(), tags.numpy()
+            start = time.perf_counter()
+            bounds = ae.BlockBounds.from_coarse(coarse_heat.numpy(), coarse_tags.numpy(), heat_np.shape[1:])
+            step = time.perf_counter()
+            spent["bounds"] += step - start
+            peaks = ae.top_k_peaks(heat_np, tags_np, params.max_people, params.nms_kernel,
+                                   params.detection_threshold, bounds)
+            start, step = step, time.perf_counter()
+            spent["top-k"] += step - start
+            persons = ae.match_by_tag(*peaks, params)
+            start, step = step, time.perf_counter()
+            spent["matching"] += step - start
+            if len(persons):
+                persons = ae.adjust(persons, heat_np)
+                start, step = step, time.perf_counter()
+                spent["adjustment"] += step - start
+                ae.refine(persons, heat_np, tags_np, bounds)
+                start, step = step, time.perf_counter()
+                spent["refinement"] += step - start
+        for name, seconds in spent.items():
+            best[name] = min(best.get(name, float("inf")), seconds / len(items) * 1e3)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=20)
@@ -167,6 +203,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="time each implementation this many times, alternating, and keep the fastest "
                              "(the least disturbed by other load on the machine)")
+    parser.add_argument("--phases", action="store_true", help="also print posekit's time per step of the parse")
     args = parser.parse_args()
     torch.set_num_threads(1)
     inputs = make_inputs(args.images, args.input)
@@ -188,6 +225,9 @@ def main() -> None:
         print(f"{name:<8} {row['posekit_images_per_s']:>14.1f} {row['baseline_images_per_s']:>15.2f} "
               f"{row['speedup']:>7.1f}x {str(identical):>10}")
         assert identical, f"{name}: posekit and baseline outputs differ"
+        if args.phases:
+            row["phases_ms_per_image"] = phases = phase_times(items, args.repeat)
+            print(f"{'':<8} ms/image: " + ", ".join(f"{k} {v:.2f}" for k, v in phases.items()))
     print(json.dumps(report))
 
 
