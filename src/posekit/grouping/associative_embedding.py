@@ -195,6 +195,8 @@ class BlockBounds:
                  shape: tuple[int, int], block: int):
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
         self.exact = np.zeros(heat_max.shape, bool)       # where heat_max is the block's exact max
+        self.peak = np.full(heat_max.shape, -1, np.int64)  # flat pixel of that max where a block was read
+        self.tags_exact = np.zeros(heat_max.shape, bool)  # where the tag box is the block's exact range
         self._tag_box = tag_box                           # joints (n,) -> min, max (n, blocks_y, blocks_x, L)
         self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None   # (K, blocks_y, blocks_x, L) each
         self._has_box = np.zeros(len(heat_max), bool)
@@ -211,6 +213,7 @@ class BlockBounds:
         bounds = cls(_block_reduce(heatmaps, block, np.maximum), lambda joints: _tag_box(tags[joints], block, 0),
                      heatmaps.shape[1:], block)
         bounds.exact[:] = True
+        bounds.tags_exact[:] = True
         return bounds
 
     @classmethod
@@ -256,7 +259,7 @@ class BlockBounds:
         self._has_box[todo] = True
 
     def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
-        """Min and max tag per block of one joint (views: `tighten` updates them in place)."""
+        """Min and max tag per block of one joint, (blocks_y, blocks_x, L) each."""
         self.prepare(np.array([joint]))
         return self._tag_boxes[0][joint], self._tag_boxes[1][joint]
 
@@ -298,28 +301,46 @@ class BlockBounds:
         if not todo.any():
             return
         joints, by, bx = joints[todo], by[todo], bx[todo]
-        self.heat_max[joints, by, bx] = self.read(heatmaps, joints, blocks[todo]).max(axis=1)
+        heat = self.read(heatmaps, joints, blocks[todo])
+        self._set_exact(joints, by, bx, heat)
+
+    def _set_exact(self, joints: np.ndarray | int, by: np.ndarray, bx: np.ndarray, heat: np.ndarray) -> None:
+        """Record the exact max of read blocks (heat (n, block²)) and the pixel holding it, which
+        refinement uses as a seed."""
+        at = heat.argmax(axis=1)
+        self.heat_max[joints, by, bx] = heat[np.arange(len(at)), at]
         self.exact[joints, by, bx] = True
+        y = np.minimum(by * self.block + at // self.block, self.h - 1)
+        x = np.minimum(bx * self.block + at % self.block, self.w - 1)
+        self.peak[joints, by, bx] = y * self.w + x
 
-    def tighten(self, joint: int, blocks: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> None:
-        """Replace the bounds of fully read blocks by their exact heat max and tag range:
-        heat (n, block²), tags (n, block², L). Later searches of the same joint then skip more."""
+    def seed(self, heatmaps: np.ndarray, joints: np.ndarray) -> None:
+        """Make sure each of these joints has a block whose arg-max pixel is known: for those with
+        none, read the block bounded highest."""
+        peaks = self.peak.reshape(len(self.peak), -1)
+        joints = joints[(peaks[joints] < 0).all(axis=1)]
+        if len(joints):
+            top = self.heat_max.reshape(len(self.heat_max), -1)[joints].argmax(axis=1)
+            by, bx = np.divmod(top, self.blocks_x)
+            self._set_exact(joints, by, bx, self.read(heatmaps, joints, top))
+
+    def make_exact_tags(self, tags: np.ndarray, joints: np.ndarray, blocks: np.ndarray) -> None:
+        """Replace the tag boxes of these blocks (flat indices, one joint per block, joints prepared)
+        by their exact min and max, reading their tags."""
         by, bx = np.divmod(blocks, self.blocks_x)
-        self.heat_max[joint, by, bx] = heat.max(axis=1)
-        self.exact[joint, by, bx] = True
-        low, high = self.tag_box(joint)
-        low[by, bx], high[by, bx] = tags.min(axis=1), tags.max(axis=1)
+        todo = ~self.tags_exact[joints, by, bx]
+        if not todo.any():
+            return
+        joints, by, bx = joints[todo], by[todo], bx[todo]
+        block_tags = self.read(tags, joints, blocks[todo])
+        self._tag_boxes[0][joints, by, bx], self._tag_boxes[1][joints, by, bx] = block_tags.min(axis=1), block_tags.max(axis=1)
+        self.tags_exact[joints, by, bx] = True
 
-    def refine_bounds(self, joint: int, mean_tags: np.ndarray) -> np.ndarray:
-        """(Q, blocks): per mean tag (Q, L) and flat block, ≥ max of heat − round(‖tag − mean_tag‖) over
-        the block's pixels (round is monotone; the distance to the tag box is shrunk slightly so float
-        rounding cannot overstate it)."""
-        low, high = self.tag_box(joint)
-        low, high = low.reshape(1, -1, low.shape[-1]), high.reshape(1, -1, high.shape[-1])
-        means = mean_tags[:, None, :]
-        gap = np.maximum(0, np.maximum(low - means, means - high))
-        distance = np.maximum((gap ** 2).sum(axis=2) ** 0.5 * (1 - _MARGIN) - _MARGIN, 0)
-        return self.heat_max[joint].reshape(1, -1) - np.round(distance)
+    def tag_boxes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Min and max tag per block, (K, blocks_y, blocks_x, L) each; valid for the joints prepared."""
+        if self._tag_boxes is None:
+            raise RuntimeError("tag_boxes: no joint prepared")
+        return self._tag_boxes
 
 
 _MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 error, far below any gap
@@ -354,95 +375,193 @@ def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.nd
     return out
 
 
-def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, mean_tags: np.ndarray, bounds: BlockBounds,
-                   joint: int, first: int = 32) -> np.ndarray:
-    """For each row of `mean_tags` (Q, L): the flat index of argmax(heat − round(‖tag − mean_tag‖)),
-    lowest index on ties, as np.argmax over the full map gives. All Q persons are searched together:
-    each round reads a set of blocks once and scores every person on it.
+def _ragged_arange(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated."""
+    ends = np.cumsum(counts)
+    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - counts, counts)
 
-    In rounds, each person adds its best-bound blocks that can still win (`first` of them, then twice
-    as many each round). A block is skipped for a person when its bound is below the person's best
-    value, or equal to it while its lowest pixel index is above the best index (it can neither win
-    nor win a tie). Blocks read for one person are scored for all: a looser search is still exact."""
-    upper = bounds.refine_bounds(joint, mean_tags)                     # (Q, blocks)
-    num_q, num_blocks = upper.shape
-    best_value = np.full(num_q, -np.inf, np.float32)
-    best_index = np.full(num_q, _NO_INDEX, np.int64)
-    searched = np.zeros(num_blocks, bool)
 
-    def search(blocks: np.ndarray) -> None:
-        pixels = bounds.pixels(blocks)
-        heat, block_tags = bounds.read(heatmaps, joint, blocks), bounds.read(tags, joint, blocks)
-        bounds.tighten(joint, blocks, heat, block_tags)
-        searched[blocks] = True
-        pixels, heat, block_tags = pixels.ravel(), heat.ravel(), block_tags.reshape(-1, block_tags.shape[-1])
-        distance = ((block_tags[None] - mean_tags[:, None]) ** 2).sum(axis=2) ** 0.5   # (Q, n) float32
-        values = heat[None] - np.round(distance)
-        top = values.max(axis=1)
-        index = np.where(values == top[:, None], pixels[None], _NO_INDEX).min(axis=1)
-        better = (top > best_value) | ((top == best_value) & (index < best_index))
-        best_value[better], best_index[better] = top[better], index[better]
+def _levels(low: np.ndarray, high: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Lower bound of round(‖tag − mean‖) over tag boxes low/high (..., L) for means (..., L), elementwise
+    (round is monotone; the distance to the box is shrunk slightly so float rounding cannot overstate it)."""
+    gap = np.maximum(0, np.maximum(low - means, means - high))
+    distance = (gap[..., 0] ** 2 if gap.shape[-1] == 1 else (gap ** 2).sum(axis=-1)) ** 0.5
+    return np.round(np.maximum(distance * (1 - _MARGIN) - _MARGIN, 0))
 
-    can_win = np.ones((num_q, num_blocks), bool)
+
+def _values(heat: np.ndarray, tags: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """heat − round(‖tag − mean‖) elementwise, in the original's float32 arithmetic."""
+    return heat - np.round(((tags - means) ** 2).sum(axis=-1) ** 0.5)
+
+
+def _better(value: np.ndarray, index: np.ndarray, best_value: np.ndarray, best_index: np.ndarray) -> np.ndarray:
+    return (value > best_value) | ((value == best_value) & (index < best_index))
+
+
+def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, pair_joint: np.ndarray,
+                   pair_tag: np.ndarray, first: int = 8) -> np.ndarray:
+    """For each (joint, mean tag) pair (pair_joint (n,), pair_tag (n, L), sorted by joint): the flat
+    index of argmax(heat − round(‖tag − mean_tag‖)) over that joint's map, lowest index on ties, as
+    np.argmax over the full map gives. All pairs of an image are searched together.
+
+    1. Seeds: every block read so far (top-k's candidates) left its arg-max pixel; a pair's best
+       seed is a real pixel, so its value `lb` bounds the result from below.
+    2. Candidate (pair, block) edges without a (pairs × blocks) bound pass where possible: a block
+       can hold a better pixel only if its heat bound is ≥ lb + its level, so for a pair with a high
+       lb only blocks with heat ≥ lb qualify (few: the noise sits below); for one with a low lb, the
+       blocks at level 0 with heat ≥ lb or with heat ≥ lb + 1 (one pass over the joint's blocks).
+    3. The candidates' heat bounds are made exact (a read of 64 values each). Then, in rounds, each
+       pair adds its best-bound edges that can still win (`first`, then twice as many each round);
+       the blocks are read once and every pixel whose heat alone could still beat a pair of its
+       joint is scored for all of them. An edge is skipped when its bound is below the pair's best
+       value, or equal to it while the block's lowest pixel index is above the best index (it can
+       neither win nor win a tie)."""
+    num_k, h, w = heatmaps.shape
+    num_blocks = bounds.blocks_y * bounds.blocks_x
+    heat_bound = bounds.heat_max.reshape(num_k, num_blocks)          # a view: make_exact updates it
+    low_box, high_box = (box.reshape(num_k, num_blocks, -1) for box in bounds.tag_boxes())
+    joints = np.unique(pair_joint)
+    bounds.seed(heatmaps, joints)
+    # 1. Seeds, padded per joint: (pairs × seeds of its joint).
+    seed_joint, seed_block = np.nonzero(bounds.peak.reshape(num_k, num_blocks)[joints] >= 0)
+    seed_joint = joints[seed_joint]
+    seed_pixel = bounds.peak.reshape(num_k, num_blocks)[seed_joint, seed_block]
+    counts = np.bincount(seed_joint, minlength=num_k)
+    slot = _ragged_arange(counts[joints])
+    y, x = np.divmod(seed_pixel, w)
+    pad_heat = np.full((num_k, counts.max()), -np.inf, np.float32)
+    pad_tags = np.zeros((num_k, counts.max(), tags.shape[-1]), np.float32)
+    pad_pixel = np.full((num_k, counts.max()), _NO_INDEX, np.int64)
+    pad_heat[seed_joint, slot], pad_tags[seed_joint, slot], pad_pixel[seed_joint, slot] = \
+        heatmaps[seed_joint, y, x], tags[seed_joint, y, x], seed_pixel
+    values = _values(pad_heat[pair_joint], pad_tags[pair_joint], pair_tag[:, None])
+    best_value = values.max(axis=1)
+    best_index = np.where(values == best_value[:, None], pad_pixel[pair_joint], _NO_INDEX).min(axis=1)
+
+    # 2. Candidate edges.
+    high = best_value >= _HIGH_SEED
+    threshold = np.full(num_k, np.inf, np.float32)
+    np.minimum.at(threshold, pair_joint[high], best_value[high])
+    cand_joint, cand_block = np.nonzero(heat_bound >= threshold[:, None])
+    per_joint = np.bincount(cand_joint, minlength=num_k)
+    starts = np.cumsum(per_joint) - per_joint
+    high_pairs = np.flatnonzero(high)
+    n_each = per_joint[pair_joint[high_pairs]]
+    edge_pair = np.repeat(high_pairs, n_each)
+    edge_block = cand_block[np.repeat(starts[pair_joint[high_pairs]], n_each) + _ragged_arange(n_each)]
+    low_pairs = np.flatnonzero(~high)
+    if len(low_pairs):
+        lj, lb = pair_joint[low_pairs], best_value[low_pairs][:, None]
+        level_zero = _levels(low_box[lj], high_box[lj], pair_tag[low_pairs][:, None]) == 0
+        heat = heat_bound[lj]
+        row, block = np.nonzero((heat - 1 >= lb) | ((heat >= lb) & level_zero))
+        edge_pair, edge_block = np.concatenate((edge_pair, low_pairs[row])), np.concatenate((edge_block, block))
+    edge_joint = pair_joint[edge_pair]
+
+    def edge_bounds(chosen: np.ndarray | slice = slice(None)) -> np.ndarray:
+        joint, block = edge_joint[chosen], edge_block[chosen]
+        return heat_bound[joint, block] - _levels(low_box[joint, block], high_box[joint, block], pair_tag[edge_pair[chosen]])
+
+    def keep_open() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        upper = edge_bounds()
+        keep = _better(upper, bounds.first_pixel[edge_block], best_value[edge_pair], best_index[edge_pair])
+        return edge_pair[keep], edge_block[keep], edge_joint[keep], upper[keep]
+
+    def open_edges(upper: np.ndarray) -> np.ndarray:
+        return _better(upper, bounds.first_pixel[edge_block], best_value[edge_pair], best_index[edge_pair])
+
+    # Exact heat maxima of the blocks still open for pairs with a high seed (on noisy maps most of
+    # them then close); the others' blocks are made exact as the rounds reach them.
+    edge_pair, edge_block, edge_joint, upper = keep_open()
+    key = np.unique((edge_joint * num_blocks + edge_block)[high[edge_pair]])
+    bounds.make_exact(heatmaps, *np.divmod(key, num_blocks))
+    edge_pair, edge_block, edge_joint, upper = keep_open()
+    # Per edge, its order among its pair's edges: best bound first, ties by lowest index.
+    order = np.lexsort((edge_block, -upper, edge_pair))
+    edge_pair, edge_block, edge_joint, upper = edge_pair[order], edge_block[order], edge_joint[order], upper[order]
+    searched = np.zeros(len(edge_pair), bool)
     batch = first
     while True:
-        # Each person's `batch` best blocks that can still win, best bound first, ties by lowest
-        # index (block order is pixel order): ideal maps, flat almost everywhere, are decided by
-        # index ties, which the first round then settles.
-        counts = can_win.sum(axis=1)
-        wanted = []
-        for q in np.flatnonzero(counts):
-            if counts[q] <= batch:
-                wanted.append(np.flatnonzero(can_win[q]))
-                continue
-            ranked = np.where(can_win[q], upper[q], -np.inf)
-            kth = np.partition(ranked, num_blocks - batch)[num_blocks - batch]
-            above = np.flatnonzero(ranked > kth)
-            wanted += [above, np.flatnonzero(ranked == kth)[:batch - len(above)]]
-        if not wanted:
+        live = open_edges(upper) & ~searched
+        live_pair = edge_pair[live]
+        rank = np.arange(len(live_pair)) - np.searchsorted(live_pair, live_pair)
+        chosen = np.flatnonzero(live)[rank < batch]
+        if len(chosen) == 0:
             return best_index
-        search(np.unique(np.concatenate(wanted)))
+        searched[chosen] = True
+        # Exact heat maxima and tag ranges of the chosen blocks first: on noisy tags the ranges from
+        # the coarse tags are several times wider, and an edge that closes on them needs no scoring.
+        edge_key = edge_joint[chosen] * num_blocks + edge_block[chosen]
+        key = np.unique(edge_key)
+        block_joint, block = np.divmod(key, num_blocks)
+        if not bounds.tags_exact.reshape(num_k, num_blocks)[block_joint, block].all():
+            bounds.make_exact(heatmaps, block_joint, block)
+            bounds.make_exact_tags(tags, block_joint, block)
+            upper[chosen] = edge_bounds(chosen)
+            chosen = chosen[open_edges(upper)[chosen]]
+            edge_key = edge_joint[chosen] * num_blocks + edge_block[chosen]
+            key = np.unique(edge_key)
+            block_joint, block = np.divmod(key, num_blocks)
+        if len(chosen) == 0:
+            batch *= 2
+            continue
+        heat = bounds.read(heatmaps, block_joint, block)                     # (b, block²), each block once
+        # Each chosen edge scores its block's pixels whose heat alone could still beat its pair.
+        e_pair = edge_pair[chosen]
+        e_heat = heat[np.searchsorted(key, edge_key)]
+        e_index, p_index = np.nonzero(e_heat >= best_value[e_pair][:, None])
+        if len(e_index):
+            pair = e_pair[e_index]
+            joint = pair_joint[pair]
+            by, bx = np.divmod(edge_block[chosen][e_index], bounds.blocks_x)
+            y = np.minimum(by * bounds.block + p_index // bounds.block, h - 1)
+            x = np.minimum(bx * bounds.block + p_index % bounds.block, w - 1)
+            values = _values(e_heat[e_index, p_index], tags[joint, y, x], pair_tag[pair])
+            pixel = y * w + x
+            segment = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])     # survivors are pair-sorted
+            top = np.maximum.reduceat(values, segment)
+            pairs = pair[segment]
+            tied = values == top[np.cumsum(np.r_[False, pair[1:] != pair[:-1]])]
+            index = np.minimum.reduceat(np.where(tied, pixel, _NO_INDEX), segment)
+            better = _better(top, index, best_value[pairs], best_index[pairs])
+            best_value[pairs[better]], best_index[pairs[better]] = top[better], index[better]
         batch *= 2
-        can_win = (upper > best_value[:, None]) | ((upper == best_value[:, None])
-                                                   & (bounds.first_pixel[None] < best_index[:, None]))
-        can_win &= ~searched[None]
 
 
 _NO_INDEX = np.iinfo(np.int64).max
+# Seeds at least this good bound a pair's search by heat alone (blocks of noise sit below it);
+# lower ones also use the blocks' tag ranges. Either way is exact: this only picks the cheaper one.
+_HIGH_SEED = 0.05
 
 
 def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds | None = None
            ) -> np.ndarray:
     """Add each person's missing joints at argmax(heatmap − round(‖tag − person mean tag‖)) when the
     heatmap value there is positive. Only missing joints are computed (the others are never used);
-    per joint, every person missing it is searched at once."""
+    every (person, missing joint) pair of the image is searched at once."""
     persons = persons.copy()
     if len(persons) == 0:
         return persons
-    w = heatmaps.shape[2]
-    flat_heat = heatmaps.reshape(len(heatmaps), -1)
     if bounds is None:
         bounds = BlockBounds.from_maps(heatmaps, tags)
     present = persons[:, :, 2] > 0
-    bounds.prepare(np.flatnonzero((~present).any(axis=0)))
+    joint, who = np.nonzero(~present.T)                   # pairs sorted by joint
+    if len(joint) == 0:
+        return persons
+    bounds.prepare(np.unique(joint))
     # Per person, as the original (np.mean of float32 tags): the same float32 rounding.
     mean_tags = np.stack([tags[np.flatnonzero(row), p[row, 1].astype(np.int32), p[row, 0].astype(np.int32)].mean(axis=0)
                           for p, row in zip(persons, present)])
-    for joint in range(heatmaps.shape[0]):
-        who = np.flatnonzero(~present[:, joint])
-        if len(who) == 0:
-            continue
-        best = _refine_argmax(heatmaps, tags, mean_tags[who], bounds, joint)
-        value = flat_heat[joint, best]
-        found = value > 0
-        if not found.any():
-            continue
-        who, best, value = who[found], best[found], value[found]
-        y, x = np.divmod(best, w)
-        dx, dy = _quarter_offsets(heatmaps, np.full(len(best), joint), x, y)
-        persons[who, joint, 0] = x + 0.5 + dx
-        persons[who, joint, 1] = y + 0.5 + dy
-        persons[who, joint, 2] = value
+    best = _refine_argmax(heatmaps, tags, bounds, joint, mean_tags[who])
+    w = heatmaps.shape[2]
+    y, x = np.divmod(best, w)
+    value = heatmaps[joint, y, x]
+    found = value > 0
+    joint, who, x, y, value = joint[found], who[found], x[found], y[found], value[found]
+    dx, dy = _quarter_offsets(heatmaps, joint, x, y)
+    persons[who, joint, 0] = x + 0.5 + dx
+    persons[who, joint, 1] = y + 0.5 + dy
+    persons[who, joint, 2] = value
     return persons
 
 
