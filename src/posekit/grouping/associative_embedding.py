@@ -196,7 +196,6 @@ class BlockBounds:
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
         self.exact = np.zeros(heat_max.shape, bool)       # where heat_max is the block's exact max
         self.peak = np.full(heat_max.shape, -1, np.int64)  # flat pixel of that max where a block was read
-        self.tags_exact = np.zeros(heat_max.shape, bool)  # where the tag box is the block's exact range
         self._tag_box = tag_box                           # joints (n,) -> min, max (n, blocks_y, blocks_x, L)
         self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None   # (K, blocks_y, blocks_x, L) each
         self._has_box = np.zeros(len(heat_max), bool)
@@ -213,7 +212,6 @@ class BlockBounds:
         bounds = cls(_block_reduce(heatmaps, block, np.maximum), lambda joints: _tag_box(tags[joints], block, 0),
                      heatmaps.shape[1:], block)
         bounds.exact[:] = True
-        bounds.tags_exact[:] = True
         return bounds
 
     @classmethod
@@ -314,6 +312,14 @@ class BlockBounds:
         x = np.minimum(bx * self.block + at % self.block, self.w - 1)
         self.peak[joints, by, bx] = y * self.w + x
 
+    def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> None:
+        """Record the exact heat max and tag range of fully read blocks (flat indices, one joint per
+        block, joints prepared): heat (n, block²), tags (n, block², L)."""
+        by, bx = np.divmod(blocks, self.blocks_x)
+        self.heat_max[joints, by, bx] = heat.max(axis=1)
+        self.exact[joints, by, bx] = True
+        self._tag_boxes[0][joints, by, bx], self._tag_boxes[1][joints, by, bx] = tags.min(axis=1), tags.max(axis=1)
+
     def seed(self, heatmaps: np.ndarray, joints: np.ndarray) -> None:
         """Make sure each of these joints has a block whose arg-max pixel is known: for those with
         none, read the block bounded highest."""
@@ -323,18 +329,6 @@ class BlockBounds:
             top = self.heat_max.reshape(len(self.heat_max), -1)[joints].argmax(axis=1)
             by, bx = np.divmod(top, self.blocks_x)
             self._set_exact(joints, by, bx, self.read(heatmaps, joints, top))
-
-    def make_exact_tags(self, tags: np.ndarray, joints: np.ndarray, blocks: np.ndarray) -> None:
-        """Replace the tag boxes of these blocks (flat indices, one joint per block, joints prepared)
-        by their exact min and max, reading their tags."""
-        by, bx = np.divmod(blocks, self.blocks_x)
-        todo = ~self.tags_exact[joints, by, bx]
-        if not todo.any():
-            return
-        joints, by, bx = joints[todo], by[todo], bx[todo]
-        block_tags = self.read(tags, joints, blocks[todo])
-        self._tag_boxes[0][joints, by, bx], self._tag_boxes[1][joints, by, bx] = block_tags.min(axis=1), block_tags.max(axis=1)
-        self.tags_exact[joints, by, bx] = True
 
     def tag_boxes(self) -> tuple[np.ndarray, np.ndarray]:
         """Min and max tag per block, (K, blocks_y, blocks_x, L) each; valid for the joints prepared."""
@@ -449,13 +443,6 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     n_each = per_joint[pair_joint[high_pairs]]
     edge_pair = np.repeat(high_pairs, n_each)
     edge_block = cand_block[np.repeat(starts[pair_joint[high_pairs]], n_each) + _ragged_arange(n_each)]
-    low_pairs = np.flatnonzero(~high)
-    if len(low_pairs):
-        lj, lb = pair_joint[low_pairs], best_value[low_pairs][:, None]
-        level_zero = _levels(low_box[lj], high_box[lj], pair_tag[low_pairs][:, None]) == 0
-        heat = heat_bound[lj]
-        row, block = np.nonzero((heat - 1 >= lb) | ((heat >= lb) & level_zero))
-        edge_pair, edge_block = np.concatenate((edge_pair, low_pairs[row])), np.concatenate((edge_block, block))
     edge_joint = pair_joint[edge_pair]
 
     def edge_bounds(chosen: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -470,14 +457,25 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     def open_edges(upper: np.ndarray) -> np.ndarray:
         return _better(upper, bounds.first_pixel[edge_block], best_value[edge_pair], best_index[edge_pair])
 
-    # Exact heat maxima of the blocks still open for pairs with a high seed (on noisy maps most of
-    # them then close); the others' blocks are made exact as the rounds reach them.
+    # Exact heat maxima of the high-seed pairs' blocks still open (on noisy maps most then close).
     edge_pair, edge_block, edge_joint, upper = keep_open()
-    key = np.unique((edge_joint * num_blocks + edge_block)[high[edge_pair]])
+    key = np.unique(edge_joint * num_blocks + edge_block)
     bounds.make_exact(heatmaps, *np.divmod(key, num_blocks))
     edge_pair, edge_block, edge_joint, upper = keep_open()
-    # Per edge, its order among its pair's edges: best bound first, ties by lowest index.
-    order = np.lexsort((edge_block, -upper, edge_pair))
+    # Low-seed pairs: bounds over all blocks of their joint; their blocks are made exact as the
+    # rounds reach them.
+    low_pairs = np.flatnonzero(~high)
+    if len(low_pairs):
+        lj = pair_joint[low_pairs]
+        low_upper = heat_bound[lj] - _levels(low_box[lj], high_box[lj], pair_tag[low_pairs][:, None])
+        row, block = np.nonzero(_better(low_upper, bounds.first_pixel[None], best_value[low_pairs][:, None],
+                                        best_index[low_pairs][:, None]))
+        edge_pair = np.concatenate((edge_pair, low_pairs[row]))
+        edge_block = np.concatenate((edge_block, block))
+        edge_joint = np.concatenate((edge_joint, lj[row]))
+        upper = np.concatenate((upper, low_upper[row, block]))
+    # Per pair, its edges best bound first (ties by lowest index: edges are in block order).
+    order = np.argsort(edge_pair * 64.0 - upper, kind="stable")
     edge_pair, edge_block, edge_joint, upper = edge_pair[order], edge_block[order], edge_joint[order], upper[order]
     searched = np.zeros(len(edge_pair), bool)
     batch = first
@@ -489,39 +487,32 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
         if len(chosen) == 0:
             return best_index
         searched[chosen] = True
-        # Exact heat maxima and tag ranges of the chosen blocks first: on noisy tags the ranges from
-        # the coarse tags are several times wider, and an edge that closes on them needs no scoring.
+        # Each block is read once per round; its exact heat max and tag range are recorded first
+        # (coarse tag ranges are several times wider on noisy tags) and an edge that closes on
+        # them needs no scoring.
         edge_key = edge_joint[chosen] * num_blocks + edge_block[chosen]
-        key = np.unique(edge_key)
+        key, row_of = np.unique(edge_key, return_inverse=True)
         block_joint, block = np.divmod(key, num_blocks)
-        if not bounds.tags_exact.reshape(num_k, num_blocks)[block_joint, block].all():
-            bounds.make_exact(heatmaps, block_joint, block)
-            bounds.make_exact_tags(tags, block_joint, block)
-            upper[chosen] = edge_bounds(chosen)
-            chosen = chosen[open_edges(upper)[chosen]]
-            edge_key = edge_joint[chosen] * num_blocks + edge_block[chosen]
-            key = np.unique(edge_key)
-            block_joint, block = np.divmod(key, num_blocks)
-        if len(chosen) == 0:
-            batch *= 2
-            continue
-        heat = bounds.read(heatmaps, block_joint, block)                     # (b, block²), each block once
-        # Each chosen edge scores its block's pixels whose heat alone could still beat its pair.
+        heat = bounds.read(heatmaps, block_joint, block)                     # (b, block²)
+        block_tags = bounds.read(tags, block_joint, block)                   # (b, block², L)
+        bounds.set_exact(block_joint, block, heat, block_tags)
+        upper[chosen] = edge_bounds(chosen)
+        still = open_edges(upper)[chosen]
+        chosen, row_of = chosen[still], row_of[still]
+        # Each open edge scores its block's pixels whose heat alone could still beat its pair.
         e_pair = edge_pair[chosen]
-        e_heat = heat[np.searchsorted(key, edge_key)]
-        e_index, p_index = np.nonzero(e_heat >= best_value[e_pair][:, None])
+        e_index, p_index = np.nonzero(heat[row_of] >= best_value[e_pair][:, None])
         if len(e_index):
-            pair = e_pair[e_index]
-            joint = pair_joint[pair]
-            by, bx = np.divmod(edge_block[chosen][e_index], bounds.blocks_x)
-            y = np.minimum(by * bounds.block + p_index // bounds.block, h - 1)
-            x = np.minimum(bx * bounds.block + p_index % bounds.block, w - 1)
-            values = _values(e_heat[e_index, p_index], tags[joint, y, x], pair_tag[pair])
-            pixel = y * w + x
-            segment = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])     # survivors are pair-sorted
+            pair, rows = e_pair[e_index], row_of[e_index]
+            values = _values(heat[rows, p_index], block_tags[rows, p_index], pair_tag[pair])
+            by, bx = np.divmod(block[rows], bounds.blocks_x)
+            pixel = (np.minimum(by * bounds.block + p_index // bounds.block, h - 1) * w
+                     + np.minimum(bx * bounds.block + p_index % bounds.block, w - 1))
+            starts = np.r_[True, pair[1:] != pair[:-1]]                       # survivors are pair-sorted
+            segment = np.flatnonzero(starts)
             top = np.maximum.reduceat(values, segment)
             pairs = pair[segment]
-            tied = values == top[np.cumsum(np.r_[False, pair[1:] != pair[:-1]])]
+            tied = values == top[np.cumsum(starts) - 1]
             index = np.minimum.reduceat(np.where(tied, pixel, _NO_INDEX), segment)
             better = _better(top, index, best_value[pairs], best_index[pairs])
             best_value[pairs[better]], best_index[pairs[better]] = top[better], index[better]
