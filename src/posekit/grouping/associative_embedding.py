@@ -115,14 +115,17 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
     persons: list[np.ndarray] = []          # (K, 3+L) per group, in creation order
     key_index: dict[float, int] = {}        # groups are keyed by the first tag value of their first joint
     group_tags: list[list[np.ndarray]] = []  # float32 tags of each group, averaged as the original does
+    group_means: list[np.ndarray | None] = []  # np.mean of each group's tags, None when they changed
 
     def start_or_overwrite(row: np.ndarray, tag: np.ndarray, joint: int) -> None:
         slot = key_index.setdefault(float(tag[0]), len(persons))
         if slot == len(persons):
             persons.append(np.zeros((num_k, 3 + num_tag)))
             group_tags.append([])
+            group_means.append(None)
         persons[slot][joint] = row
         group_tags[slot] = [tag]  # the original resets the group's tag list on a key collision too
+        group_means[slot] = None
 
     for step, joint in enumerate(params.order):
         keep = values[joint] > params.detection_threshold
@@ -136,7 +139,10 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
         candidates = min(len(persons), params.max_people)
         if params.ignore_too_much and candidates == params.max_people:
             continue
-        means = np.array([np.mean(group_tags[s], axis=0) for s in range(candidates)])
+        for s in range(candidates):  # only groups whose tags changed since the last joint
+            if group_means[s] is None:
+                group_means[s] = np.mean(group_tags[s], axis=0)
+        means = np.array(group_means[:candidates])
         distance = np.linalg.norm(joints[:, None, 3:] - means[None], ord=2, axis=2)
         cost = np.round(distance) * 100 - joints[:, 2:3] if params.use_detection_value else distance
         # The original solves Munkres on the matrix padded to square (extra rows cost 0, extra
@@ -156,6 +162,7 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
             if c >= 0 and distance[r, c] < params.tag_threshold:
                 persons[c][joint] = row
                 group_tags[c].append(tag)
+                group_means[c] = None
             else:
                 start_or_overwrite(row, tag, joint)
     if not persons:
@@ -477,16 +484,17 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     # Per pair, its edges best bound first (ties by lowest index: edges are in block order).
     order = np.argsort(edge_pair * 64.0 - upper, kind="stable")
     edge_pair, edge_block, edge_joint, upper = edge_pair[order], edge_block[order], edge_joint[order], upper[order]
-    searched = np.zeros(len(edge_pair), bool)
     batch = first
     while True:
-        live = open_edges(upper) & ~searched
-        live_pair = edge_pair[live]
-        rank = np.arange(len(live_pair)) - np.searchsorted(live_pair, live_pair)
-        chosen = np.flatnonzero(live)[rank < batch]
-        if len(chosen) == 0:
+        # Edges that closed stay closed (best values only grow): drop them, then each pair's
+        # first `batch` edges (they are pair-sorted, best bound first).
+        live = open_edges(upper)
+        edge_pair, edge_block, edge_joint, upper = edge_pair[live], edge_block[live], edge_joint[live], upper[live]
+        if len(edge_pair) == 0:
             return best_index
-        searched[chosen] = True
+        first_edge = np.flatnonzero(np.r_[True, edge_pair[1:] != edge_pair[:-1]])
+        rank = np.arange(len(edge_pair)) - np.repeat(first_edge, np.diff(np.r_[first_edge, len(edge_pair)]))
+        chosen = np.flatnonzero(rank < batch)
         # Each block is read once per round; its exact heat max and tag range are recorded first
         # (coarse tag ranges are several times wider on noisy tags) and an edge that closes on
         # them needs no scoring.
@@ -498,6 +506,7 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
         bounds.set_exact(block_joint, block, heat, block_tags)
         upper[chosen] = edge_bounds(chosen)
         still = open_edges(upper)[chosen]
+        upper[chosen] = -np.inf                                               # searched: dropped next round
         chosen, row_of = chosen[still], row_of[still]
         # Each open edge scores its block's pixels whose heat alone could still beat its pair.
         e_pair = edge_pair[chosen]
