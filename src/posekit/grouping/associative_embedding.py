@@ -319,13 +319,16 @@ class BlockBounds:
         x = np.minimum(bx * self.block + at % self.block, self.w - 1)
         self.peak[joints, by, bx] = y * self.w + x
 
-    def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> None:
-        """Record the exact heat max and tag range of fully read blocks (flat indices, one joint per
+    def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray | None = None,
+                  tags: np.ndarray | None = None) -> None:
+        """Record the exact heat max and/or tag range of read blocks (flat indices, one joint per
         block, joints prepared): heat (n, block²), tags (n, block², L)."""
         by, bx = np.divmod(blocks, self.blocks_x)
-        self.heat_max[joints, by, bx] = heat.max(axis=1)
-        self.exact[joints, by, bx] = True
-        self._tag_boxes[0][joints, by, bx], self._tag_boxes[1][joints, by, bx] = tags.min(axis=1), tags.max(axis=1)
+        if heat is not None:
+            self.heat_max[joints, by, bx] = heat.max(axis=1)
+            self.exact[joints, by, bx] = True
+        if tags is not None:
+            self._tag_boxes[0][joints, by, bx], self._tag_boxes[1][joints, by, bx] = tags.min(axis=1), tags.max(axis=1)
 
     def seed(self, heatmaps: np.ndarray, joints: np.ndarray) -> None:
         """Make sure each of these joints has a block whose arg-max pixel is known: for those with
@@ -400,7 +403,7 @@ def _better(value: np.ndarray, index: np.ndarray, best_value: np.ndarray, best_i
 
 
 def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, pair_joint: np.ndarray,
-                   pair_tag: np.ndarray, first: int = 8) -> np.ndarray:
+                   pair_tag: np.ndarray, first: int = 32) -> np.ndarray:
     """For each (joint, mean tag) pair (pair_joint (n,), pair_tag (n, L), sorted by joint): the flat
     index of argmax(heat − round(‖tag − mean_tag‖)) over that joint's map, lowest index on ties, as
     np.argmax over the full map gives. All pairs of an image are searched together.
@@ -495,19 +498,25 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
         first_edge = np.flatnonzero(np.r_[True, edge_pair[1:] != edge_pair[:-1]])
         rank = np.arange(len(edge_pair)) - np.repeat(first_edge, np.diff(np.r_[first_edge, len(edge_pair)]))
         chosen = np.flatnonzero(rank < batch)
-        # Each block is read once per round; its exact heat max and tag range are recorded first
-        # (coarse tag ranges are several times wider on noisy tags) and an edge that closes on
-        # them needs no scoring.
+        # Each block's tags are read once per round and its exact tag range recorded first (the
+        # ranges from coarse tags are several times wider on noisy tags; most edges close on the
+        # exact ones), then the heat of the blocks still open, likewise.
         edge_key = edge_joint[chosen] * num_blocks + edge_block[chosen]
         key, row_of = np.unique(edge_key, return_inverse=True)
         block_joint, block = np.divmod(key, num_blocks)
-        heat = bounds.read(heatmaps, block_joint, block)                     # (b, block²)
         block_tags = bounds.read(tags, block_joint, block)                   # (b, block², L)
-        bounds.set_exact(block_joint, block, heat, block_tags)
-        upper[chosen] = edge_bounds(chosen)
-        still = open_edges(upper)[chosen]
+        bounds.set_exact(block_joint, block, tags=block_tags)
+        still = _better(edge_bounds(chosen), bounds.first_pixel[edge_block[chosen]],
+                        best_value[edge_pair[chosen]], best_index[edge_pair[chosen]])
         upper[chosen] = -np.inf                                               # searched: dropped next round
         chosen, row_of = chosen[still], row_of[still]
+        if len(chosen) == 0:
+            batch *= 2
+            continue
+        needed, row_of = np.unique(row_of, return_inverse=True)
+        block_joint, block, block_tags = block_joint[needed], block[needed], block_tags[needed]
+        heat = bounds.read(heatmaps, block_joint, block)                     # (r, block²)
+        bounds.set_exact(block_joint, block, heat=heat)
         # Each open edge scores its block's pixels whose heat alone could still beat its pair.
         e_pair = edge_pair[chosen]
         e_index, p_index = np.nonzero(heat[row_of] >= best_value[e_pair][:, None])
