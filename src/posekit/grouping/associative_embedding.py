@@ -114,17 +114,22 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
     joints_all = np.concatenate((locations.astype(np.float64), values[..., None], peak_tags), axis=2)
     persons: list[np.ndarray] = []          # (K, 3+L) per group, in creation order
     key_index: dict[float, int] = {}        # groups are keyed by the first tag value of their first joint
-    group_tags: list[list[np.ndarray]] = []  # float32 tags of each group, averaged as the original does
-    group_means: list[np.ndarray | None] = []  # np.mean of each group's tags, None when they changed
+    # Float32 tags of each group (at most one per joint) and how many, averaged as the original does
+    # (np.mean of the same (n, L) float32 rows), and the mean, None when the tags changed since.
+    group_tags: list[np.ndarray] = []
+    group_count: list[int] = []
+    group_means: list[np.ndarray | None] = []
 
     def start_or_overwrite(row: np.ndarray, tag: np.ndarray, joint: int) -> None:
         slot = key_index.setdefault(float(tag[0]), len(persons))
         if slot == len(persons):
             persons.append(np.zeros((num_k, 3 + num_tag)))
-            group_tags.append([])
+            group_tags.append(np.empty((num_k, num_tag), np.float32))
+            group_count.append(0)
             group_means.append(None)
         persons[slot][joint] = row
-        group_tags[slot] = [tag]  # the original resets the group's tag list on a key collision too
+        group_tags[slot][0] = tag  # the original resets the group's tag list on a key collision too
+        group_count[slot] = 1
         group_means[slot] = None
 
     for step, joint in enumerate(params.order):
@@ -141,7 +146,7 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
             continue
         for s in range(candidates):  # only groups whose tags changed since the last joint
             if group_means[s] is None:
-                group_means[s] = np.mean(group_tags[s], axis=0)
+                group_means[s] = np.mean(group_tags[s][:group_count[s]], axis=0)
         means = np.array(group_means[:candidates])
         distance = np.linalg.norm(joints[:, None, 3:] - means[None], ord=2, axis=2)
         cost = np.round(distance) * 100 - joints[:, 2:3] if params.use_detection_value else distance
@@ -161,7 +166,8 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
             c = assigned[r]
             if c >= 0 and distance[r, c] < params.tag_threshold:
                 persons[c][joint] = row
-                group_tags[c].append(tag)
+                group_tags[c][group_count[c]] = tag
+                group_count[c] += 1
                 group_means[c] = None
             else:
                 start_or_overwrite(row, tag, joint)
