@@ -11,7 +11,7 @@ import torch
 
 from posekit.codecs import build_codec
 from posekit.codecs.associative_embedding import project
-from posekit.grouping.associative_embedding import COCO_JOINT_ORDER, BlockBounds, GroupingParams, parse
+from posekit.grouping.associative_embedding import COCO_JOINT_ORDER, BlockBounds, GroupingParams, parse, refine, top_k_peaks
 from posekit.keypoints import get_keypoint_set
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "grouping_speed.py"
@@ -177,6 +177,49 @@ def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties(flip: bool) -
     assert tags.shape[-1] == (2 if flip else 1) and len(plain_k) >= 3
     np.testing.assert_array_equal(fast_k, plain_k)
     np.testing.assert_array_equal(fast_s, plain_s)
+
+
+def _refine_plainly(persons: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> np.ndarray:
+    """The published refinement per person and joint: np.argmax over the whole map."""
+    persons = persons.copy()
+    h, w = heat.shape[1:]
+    for person in persons:
+        present = person[:, 2] > 0
+        mean = tags[np.flatnonzero(present), person[present, 1].astype(int), person[present, 0].astype(int)].mean(axis=0)
+        for j in np.flatnonzero(~present):
+            y, x = np.unravel_index(np.argmax(heat[j] - np.round(((tags[j] - mean) ** 2).sum(axis=2) ** 0.5)), (h, w))
+            if heat[j, y, x] > 0:
+                dx = 0.25 if heat[j, y, min(x + 1, w - 1)] > heat[j, y, max(x - 1, 0)] else -0.25
+                dy = 0.25 if heat[j, min(y + 1, h - 1), x] > heat[j, max(y - 1, 0), x] else -0.25
+                person[j] = (x + 0.5 + dx, y + 0.5 + dy, heat[j, y, x], *person[j, 3:])
+    return persons
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_refinement_equals_full_map_argmax_for_high_and_low_seeds(noise: float) -> None:
+    """Refinement searches all (person, missing joint) pairs at once from lower bounds ("seeds")
+    left by top-k. Persons whose mean tag is the background's get high seeds (a noise maximum);
+    ones one level away from everything (1.0), or between levels (0.75), get low seeds and the
+    tag-box search; noise-free maps decide by index ties. Both bound sources, against np.argmax."""
+    heat, tags, half_heat, _, quarter_tags = _coarse_scene(4, (12, 15), 1, noise)
+    quarter_tags = quarter_tags * 0 + torch.from_numpy(np.random.default_rng(5).normal(0, 0.15, quarter_tags.shape).astype(np.float32))
+    quarter_tags[:, 2:5, 3:6] += 2.0                    # one region of tag 2 in every map
+    up = lambda t, size: torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)
+    planes = quarter_tags.permute(3, 0, 1, 2)
+    half_tags = up(planes, (24, 30)).permute(1, 2, 3, 0)
+    tags = up(half_tags.permute(3, 0, 1, 2), (48, 60)).permute(1, 2, 3, 0).contiguous()
+    heat_np, tags_np = heat.numpy(), tags.numpy()
+    # Persons: one present joint each, at pixels whose tags give the wanted mean tag.
+    persons = np.zeros((4, 17, 4), np.float32)
+    for p, (want, joint) in enumerate([(0.0, 0), (1.0, 1), (0.75, 2), (2.0, 3)]):
+        y, x = np.unravel_index(np.argmin(np.abs(tags_np[joint, :, :, 0] - want)), (48, 60))
+        persons[p, joint] = (x, y, 0.5, tags_np[joint, y, x, 0])
+    expected = _refine_plainly(persons, heat_np, tags_np)
+    assert (expected[:, :, 2] > 0).sum() > 17        # most missing joints are found
+    for bounds in (BlockBounds.from_maps(heat_np, tags_np),
+                   BlockBounds.from_coarse(half_heat.numpy(), quarter_tags.numpy(), (48, 60))):
+        top_k_peaks(heat_np, tags_np, 30, 5, 0.1, bounds)    # as parse does: leaves the seeds
+        np.testing.assert_array_equal(refine(persons, heat_np, tags_np, bounds), expected)
 
 
 def test_coarse_maps_of_the_wrong_size_are_rejected() -> None:
