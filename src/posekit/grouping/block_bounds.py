@@ -1,0 +1,199 @@
+"""Exact per-block bounds for associative-embedding grouping: per block of 8×8 pixels, an upper
+bound of each heatmap and a box containing every tag, so that whole blocks can be skipped without
+changing any result. Used by top-k (blocks that can hold a peak) and refinement (blocks that can
+hold a joint's arg-max)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+
+class BlockBounds:
+    """Per block of `block`² pixels of the maps parsed: an upper bound of each heatmap and a box
+    containing every tag, so that whole blocks can be skipped exactly.
+
+    Built either from the maps themselves (`from_maps`: one pass over each map) or, when the maps
+    are the ×2 bilinear projection of half-resolution maps, from those (`from_coarse`: a quarter
+    of the pixels). Tag boxes are computed when refinement needs them, for the joints it names
+    (`prepare`) in one pass."""
+
+    def __init__(self, heat_max: np.ndarray, tag_box: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 shape: tuple[int, int], block: int):
+        self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
+        self.exact = np.zeros(heat_max.shape, bool)       # where heat_max is the block's exact max
+        self.peak = np.full(heat_max.shape, -1, np.int64)  # flat pixel of that max where a block was read
+        self._tag_box = tag_box                           # joints (n,) -> min, max (n, blocks_y, blocks_x, L)
+        self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None   # (K, blocks_y, blocks_x, L) each
+        self._has_box = np.zeros(len(heat_max), bool)
+        self.block, (self.h, self.w) = block, shape
+        self.blocks_y, self.blocks_x = heat_max.shape[1:]
+        grid = np.arange(block)
+        self.offset_y, self.offset_x = np.repeat(grid, block), np.tile(grid, block)
+        by, bx = np.divmod(np.arange(self.blocks_y * self.blocks_x), self.blocks_x)
+        self.first_pixel = by * block * self.w + bx * block   # lowest flat index in each block
+        self._tiled: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # id(maps) -> (maps, block view)
+
+    @classmethod
+    def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
+        bounds = cls(_block_reduce(heatmaps, block, np.maximum), lambda joints: _tag_box(tags[joints], block, 0),
+                     heatmaps.shape[1:], block)
+        bounds.exact[:] = True
+        return bounds
+
+    @classmethod
+    def from_coarse(cls, coarse_heatmaps: np.ndarray, coarse_tags: np.ndarray, shape: tuple[int, int]
+                    ) -> BlockBounds:
+        """Bounds for maps of `shape` (H, W) = 2× the coarse (h, w) maps, bilinearly upsampled with
+        align_corners=False: each output pixel is a convex combination of the coarse pixels at rows
+        and columns floor(d/2 − 1/4) and the next (clipped), so an output block of 8 depends only on
+        its coarse block of 4 and a one-pixel ring around it. `coarse_tags` may also be the quarter-
+        resolution tags the half-resolution ones are the ×2 projection of (HigherHRNet's tags come
+        from the 1/4 output only): by the same argument twice, a block of 8 then depends on a
+        quarter-resolution block of 2 and a one-pixel ring. Rounding of these combinations is
+        covered by a relative margin (a looser bound is still exact)."""
+        h, w = coarse_heatmaps.shape[1:]
+        if tuple(shape) != (2 * h, 2 * w):
+            raise ValueError(f"from_coarse: maps of size {tuple(shape)} are not the x2 projection of ({h}, {w})")
+        tag_size = coarse_tags.shape[1:3]
+        if tag_size not in ((h, w), (h // 2, w // 2)) or (tag_size != (h, w) and (h % 2 or w % 2)):
+            raise ValueError(f"from_coarse: tags of size {tag_size} are neither ({h}, {w}) nor half of it")
+        tag_block = 4 if tag_size == (h, w) else 2
+        heat_max = _block_reduce(coarse_heatmaps, 4, np.maximum, ring=1)
+        magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
+        heat_max += MARGIN * magnitude[:, None, None]
+
+        def tag_box(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            low, high = _tag_box(coarse_tags[joints], tag_block, 1)
+            slack = MARGIN * np.maximum(np.abs(low), np.abs(high))
+            return low - slack, high + slack
+
+        return cls(heat_max, tag_box, tuple(shape), 8)
+
+    def prepare(self, joints: np.ndarray) -> None:
+        """Compute the tag boxes of these joints (those not done yet) in one pass."""
+        todo = np.asarray(joints, np.int64)
+        todo = todo[~self._has_box[todo]]
+        if len(todo) == 0:
+            return
+        low, high = self._tag_box(todo)
+        if self._tag_boxes is None:
+            self._tag_boxes = (np.empty((len(self.heat_max), *low.shape[1:]), low.dtype),
+                               np.empty((len(self.heat_max), *high.shape[1:]), high.dtype))
+        self._tag_boxes[0][todo], self._tag_boxes[1][todo] = low, high
+        self._has_box[todo] = True
+
+    def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
+        """Min and max tag per block of one joint, (blocks_y, blocks_x, L) each."""
+        self.prepare(np.array([joint]))
+        return self._tag_boxes[0][joint], self._tag_boxes[1][joint]
+
+    def pixels(self, blocks: np.ndarray) -> np.ndarray:
+        """(n, block²) flat pixel indices of the given flat block indices. Blocks cut by the map's
+        edge repeat their last row/column, which changes no max, min or lowest arg-max index."""
+        by, bx = np.divmod(blocks, self.blocks_x)
+        ys = np.minimum(by[:, None] * self.block + self.offset_y, self.h - 1)
+        xs = np.minimum(bx[:, None] * self.block + self.offset_x, self.w - 1)
+        return ys * self.w + xs
+
+    def read(self, maps: np.ndarray, joints: np.ndarray | int, blocks: np.ndarray) -> np.ndarray:
+        """The pixels of flat blocks `blocks` of maps `joints` (one joint, or one per block), from maps
+        (K, H, W, ...) -> (n, block², ...) in the order of `pixels`. Blocks cut by the map's edge
+        repeat its last row/column. When the blocks tile the maps they are read through a strided
+        view (rows of `block` contiguous pixels), several times faster than per-pixel indices."""
+        by, bx = np.divmod(blocks, self.blocks_x)
+        b, rest = self.block, maps.shape[3:]
+        if self.h % b == 0 and self.w % b == 0:
+            held = self._tiled.get(id(maps))
+            if held is None or held[0] is not maps:
+                s = maps.strides
+                held = self._tiled[id(maps)] = (maps, np.lib.stride_tricks.as_strided(
+                    maps, (len(maps), self.blocks_y, b, self.blocks_x, b, *rest),
+                    (s[0], b * s[1], s[1], b * s[2], s[2], *s[3:]), writeable=False))
+            return held[1][joints, by, :, bx, :].reshape(len(blocks), b * b, *rest)
+        joints = np.asarray(joints)
+        grid = np.arange(b)
+        ys = np.minimum(by[:, None, None] * b + grid[:, None], self.h - 1)
+        xs = np.minimum(bx[:, None, None] * b + grid[None, :], self.w - 1)
+        return maps[joints[..., None, None] if joints.ndim else joints, ys, xs].reshape(len(blocks), b * b, *rest)
+
+    def make_exact(self, heatmaps: np.ndarray, joints: np.ndarray, blocks: np.ndarray) -> None:
+        """Replace the heat bounds of these blocks (flat indices, one joint per block) by their exact
+        max, reading only their heat: bounds from coarse maps exceed it by about the noise's
+        amplitude, so on noisy maps this rules most candidates out before a full read."""
+        by, bx = np.divmod(blocks, self.blocks_x)
+        todo = ~self.exact[joints, by, bx]
+        if not todo.any():
+            return
+        joints, by, bx = joints[todo], by[todo], bx[todo]
+        heat = self.read(heatmaps, joints, blocks[todo])
+        self._record_peaks(joints, by, bx, heat)
+
+    def _record_peaks(self, joints: np.ndarray | int, by: np.ndarray, bx: np.ndarray, heat: np.ndarray) -> None:
+        """Record the exact max of read blocks (heat (n, block²)) and the pixel holding it, which
+        refinement uses as a seed."""
+        at = heat.argmax(axis=1)
+        self.heat_max[joints, by, bx] = heat[np.arange(len(at)), at]
+        self.exact[joints, by, bx] = True
+        y = np.minimum(by * self.block + at // self.block, self.h - 1)
+        x = np.minimum(bx * self.block + at % self.block, self.w - 1)
+        self.peak[joints, by, bx] = y * self.w + x
+
+    def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray | None = None,
+                  tags: np.ndarray | None = None) -> None:
+        """Record the exact heat max and/or tag range of read blocks (flat indices, one joint per
+        block, joints prepared): heat (n, block²), tags (n, block², L)."""
+        by, bx = np.divmod(blocks, self.blocks_x)
+        if heat is not None:
+            self.heat_max[joints, by, bx] = heat.max(axis=1)
+            self.exact[joints, by, bx] = True
+        if tags is not None:
+            self._tag_boxes[0][joints, by, bx], self._tag_boxes[1][joints, by, bx] = tags.min(axis=1), tags.max(axis=1)
+
+    def seed(self, heatmaps: np.ndarray, joints: np.ndarray) -> None:
+        """Make sure each of these joints has a block whose arg-max pixel is known: for those with
+        none, read the block bounded highest."""
+        peaks = self.peak.reshape(len(self.peak), -1)
+        joints = joints[(peaks[joints] < 0).all(axis=1)]
+        if len(joints):
+            top = self.heat_max.reshape(len(self.heat_max), -1)[joints].argmax(axis=1)
+            by, bx = np.divmod(top, self.blocks_x)
+            self._record_peaks(joints, by, bx, self.read(heatmaps, joints, top))
+
+    def tag_boxes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Min and max tag per block, (K, blocks_y, blocks_x, L) each; valid for the joints prepared."""
+        if self._tag_boxes is None:
+            raise RuntimeError("tag_boxes: no joint prepared")
+        return self._tag_boxes
+
+
+MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 error, far below any gap
+
+
+def _block_reduce(maps: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> np.ndarray:
+    """op.reduce of (..., H, W) maps over each block of `block`² pixels widened by `ring` pixels on
+    every side (clipped at the maps' edges) -> (..., ceil(H/block), ceil(W/block)). Strided
+    elementwise ops along each axis in turn (several times faster than a reduction over short axes),
+    rows first so that the full-size pass reads whole contiguous rows."""
+    return _reduce_last(np.swapaxes(_reduce_last(np.swapaxes(maps, -1, -2), block, op, ring), -1, -2), block, op, ring)
+
+
+def _tag_box(tags: np.ndarray, block: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
+    """tags (..., H, W, L) -> per-block min and max, each (..., blocks_y, blocks_x, L), contiguous."""
+    planes = np.moveaxis(tags, -1, 0)
+    return (np.ascontiguousarray(np.moveaxis(_block_reduce(planes, block, np.minimum, ring), 0, -1)),
+            np.ascontiguousarray(np.moveaxis(_block_reduce(planes, block, np.maximum, ring), 0, -1)))
+
+
+def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.ndarray:
+    n = maps.shape[-1]
+    count = -(-n // block)
+    if n != count * block:  # edge padding repeats a pixel of the same block: min/max unchanged
+        maps = np.concatenate([maps, np.repeat(maps[..., -1:], count * block - n, axis=-1)], axis=-1)
+    out = maps[..., 0::block]
+    for offset in range(1, block):
+        out = op(out, maps[..., offset::block])
+    if ring:  # the column before each block and the one after it, where they exist
+        out[..., 1:] = op(out[..., 1:], maps[..., block - 1:-1:block])
+        out[..., :-1] = op(out[..., :-1], maps[..., block::block])
+    return out
