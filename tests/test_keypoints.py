@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from posekit.keypoints import (KeypointSetError, canonical_keypoint_name, get_keypoint_set,
+from posekit.keypoints import (KeypointSetError, canonical_keypoint_name, find_keypoint_set, get_keypoint_set,
                                remap_keypoints, union_mapping)
 
 FACE_CENTRE_LINE = {8, 27, 28, 29, 30, 33, 51, 57, 62, 66}  # iBUG-68 points on the face's mid-line
@@ -134,3 +134,15 @@ def test_custom_set_errors_name_the_file(tmp_path, suffix, text, message):
     with pytest.raises(KeypointSetError) as info:
         get_keypoint_set(str(path))
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_find_keypoint_set_by_names() -> None:
+    """Files name their keypoints in their own spelling: matched by canonical name and order, with
+    CrowdPose's 'head' for 'head_top'; an unknown list or another order finds nothing."""
+    coco = get_keypoint_set("coco17")
+    assert find_keypoint_set([n.replace("_", " ").title() for n in coco.names]) is coco
+    crowd = get_keypoint_set("crowdpose14")
+    spelled = [("head" if canonical_keypoint_name(n) == "head_top" else n) for n in crowd.names]
+    assert "head" in spelled and find_keypoint_set(spelled) is crowd
+    assert find_keypoint_set(list(reversed(coco.names))) is None
+    assert find_keypoint_set(["tail", "fin"]) is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -353,6 +353,19 @@ def canonical_keypoint_name(name: str) -> str:
     """Lower case, words joined by '_', and aliases resolved ('Head top', 'top_head' -> 'head_top')."""
     key = "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
     return KEYPOINT_ALIASES.get(key, key)
+
+
+def find_keypoint_set(names: Sequence[str]) -> KeypointSet | None:
+    """The built-in set whose keypoint names are these, in this order (compared by canonical name;
+    'head' also matches 'head_top', as CrowdPose's own files call it), or None."""
+    canonical = [canonical_keypoint_name(str(n)) for n in names]
+    for set_name in available():
+        candidate = get_keypoint_set(set_name)
+        if len(candidate.names) == len(canonical) and all(
+                a == b or {a, b} == {"head", "head_top"}
+                for a, b in zip(canonical, (canonical_keypoint_name(n) for n in candidate.names))):
+            return candidate
+    return None
 
 
 def _flip_pairs_by_name(names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:

@@ -8,7 +8,7 @@ from posekit.evaluation.coco import (
     WHOLEBODY_NUM_KEYPOINTS, _gt_num_keypoints, _load_gt, _load_results, evaluate_coco, evaluate_wholebody,
 )
 from posekit.evaluation.pck import PCKEvaluator
-from posekit.keypoints import KeypointSet, available, canonical_keypoint_name, get_keypoint_set
+from posekit.keypoints import KeypointSet, canonical_keypoint_name, find_keypoint_set, get_keypoint_set
 
 METRICS = ("coco", "crowdpose", "wholebody", "pck")
 WHOLEBODY_SET = "coco_wholebody133"
@@ -25,10 +25,9 @@ def infer_keypoint_set(gt: dict, name: str = "ground truth") -> KeypointSet:
     categories = gt.get("categories") or []
     names = tuple(str(n) for n in categories[0].get("keypoints", ())) if categories else ()
     canonical = tuple(canonical_keypoint_name(n) for n in names)
-    for set_name in available():
-        candidate = get_keypoint_set(set_name)
-        if tuple(canonical_keypoint_name(n) for n in candidate.names) == canonical:
-            return candidate
+    named = find_keypoint_set(names)
+    if named is not None:
+        return named
     if k == 17:
         return get_keypoint_set("coco17")
     if k == 14:

@@ -9,8 +9,8 @@ import numpy as np
 
 from posekit.data.readers.common import bbox_from_keypoints, load_json
 from posekit.data.records import DataError, ImageRecord, Person, PoseData
-from posekit.keypoints import (WHOLEBODY_PARTS, KeypointSet, KeypointSetError, available,
-                               canonical_keypoint_name, get_keypoint_set)
+from posekit.keypoints import (WHOLEBODY_PARTS, KeypointSet, KeypointSetError, canonical_keypoint_name,
+                               find_keypoint_set, get_keypoint_set)
 
 # Sets inferred from the keypoint count alone when the category does not name its keypoints.
 # 14 is missing on purpose: CrowdPose and LSP both have 14 joints in different orders.
@@ -130,17 +130,6 @@ def _flat_keypoints(path: Path, ann: Any, wholebody: bool) -> np.ndarray | None:
     return np.concatenate(parts)
 
 
-def _same_names(names: list[str], set_names: tuple[str, ...]) -> bool:
-    if len(names) != len(set_names):
-        return False
-    for a, b in zip(names, set_names):
-        a, b = canonical_keypoint_name(a), canonical_keypoint_name(b)
-        # CrowdPose's own JSON calls its top-of-head joint just 'head'.
-        if a != b and {a, b} != {"head", "head_top"}:
-            return False
-    return True
-
-
 def _infer_keypoint_set(path: Path, category: dict | None, flat: list[np.ndarray | None],
                         wholebody: bool) -> KeypointSet:
     names = [str(n) for n in (category or {}).get("keypoints") or []]
@@ -152,11 +141,7 @@ def _infer_keypoint_set(path: Path, category: dict | None, flat: list[np.ndarray
     # 133-point whole-body keypoints; Human-Art's 21 names over its 17-point 'keypoints'): the stored
     # count decides then.
     if names and len(names) == count:
-        for set_name in available():
-            candidate = get_keypoint_set(set_name)
-            if _same_names(names, candidate.names):
-                return candidate
-        return _set_from_category(path, category or {}, names)
+        return find_keypoint_set(names) or _set_from_category(path, category or {}, names)
     if count in SET_BY_COUNT:
         return get_keypoint_set(SET_BY_COUNT[count])
     if count == 0:
