@@ -185,9 +185,7 @@ def _score_edges(bounds: BlockBounds, edge_pair: np.ndarray, row_of: np.ndarray,
         return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64)
     pair, rows = edge_pair[e_index], row_of[e_index]
     values = _values(heat[rows, p_index], block_tags[rows, p_index], pair_tag[pair])
-    by, bx = np.divmod(block[rows], bounds.blocks_x)
-    pixel = (np.minimum(by * bounds.block + p_index // bounds.block, bounds.h - 1) * bounds.w
-             + np.minimum(bx * bounds.block + p_index % bounds.block, bounds.w - 1))
+    pixel = bounds.pixel_at(block[rows], p_index)
     starts = np.r_[True, pair[1:] != pair[:-1]]
     segment = np.flatnonzero(starts)
     top = np.maximum.reduceat(values, segment)

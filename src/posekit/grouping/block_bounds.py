@@ -28,8 +28,6 @@ class BlockBounds:
         self._has_box = np.zeros(len(heat_max), bool)
         self.block, (self.h, self.w) = block, shape
         self.blocks_y, self.blocks_x = heat_max.shape[1:]
-        grid = np.arange(block)
-        self.offset_y, self.offset_x = np.repeat(grid, block), np.tile(grid, block)
         by, bx = np.divmod(np.arange(self.blocks_y * self.blocks_x), self.blocks_x)
         self.first_pixel = by * block * self.w + bx * block   # lowest flat index in each block
         self._tiled: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # id(maps) -> (maps, block view)
@@ -88,13 +86,17 @@ class BlockBounds:
         self.prepare(np.array([joint]))
         return self._tag_boxes[0][joint], self._tag_boxes[1][joint]
 
-    def pixels(self, blocks: np.ndarray) -> np.ndarray:
-        """(n, block²) flat pixel indices of the given flat block indices. Blocks cut by the map's
-        edge repeat their last row/column, which changes no max, min or lowest arg-max index."""
+    def pixel_at(self, blocks: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Flat pixel index of in-block offsets (0..block²−1, row-major, as `read` orders pixels) of
+        flat blocks, broadcast together. Blocks cut by the map's edge repeat their last row/column,
+        which changes no max, min or lowest arg-max index."""
         by, bx = np.divmod(blocks, self.blocks_x)
-        ys = np.minimum(by[:, None] * self.block + self.offset_y, self.h - 1)
-        xs = np.minimum(bx[:, None] * self.block + self.offset_x, self.w - 1)
-        return ys * self.w + xs
+        oy, ox = np.divmod(offsets, self.block)
+        return np.minimum(by * self.block + oy, self.h - 1) * self.w + np.minimum(bx * self.block + ox, self.w - 1)
+
+    def pixels(self, blocks: np.ndarray) -> np.ndarray:
+        """(n, block²) flat pixel indices of the given flat block indices, in `read`'s order."""
+        return self.pixel_at(blocks[:, None], np.arange(self.block * self.block))
 
     def read(self, maps: np.ndarray, joints: np.ndarray | int, blocks: np.ndarray) -> np.ndarray:
         """The pixels of flat blocks `blocks` of maps `joints` (one joint, or one per block), from maps
@@ -135,9 +137,7 @@ class BlockBounds:
         at = heat.argmax(axis=1)
         self.heat_max[joints, by, bx] = heat[np.arange(len(at)), at]
         self.exact[joints, by, bx] = True
-        y = np.minimum(by * self.block + at // self.block, self.h - 1)
-        x = np.minimum(bx * self.block + at % self.block, self.w - 1)
-        self.peak[joints, by, bx] = y * self.w + x
+        self.peak[joints, by, bx] = self.pixel_at(by * self.blocks_x + bx, at)
 
     def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray | None = None,
                   tags: np.ndarray | None = None) -> None:
