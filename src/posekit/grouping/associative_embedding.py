@@ -150,9 +150,11 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
             continue
         for s in range(candidates):  # only groups whose tags changed since the last joint
             if group_means[s] is None:
-                group_means[s] = np.mean(group_tags[s][:group_count[s]], axis=0)
+                # np.mean's own float32 sum and division, without its per-call overhead
+                group_means[s] = np.add.reduce(group_tags[s][:group_count[s]], axis=0) / group_count[s]
         means = np.array(group_means[:candidates])
-        distance = np.linalg.norm(joints[:, None, 3:] - means[None], ord=2, axis=2)
+        difference = joints[:, None, 3:] - means[None]
+        distance = np.sqrt(np.add.reduce(difference * difference, axis=2))  # np.linalg.norm(ord=2)'s own steps
         cost = np.round(distance) * 100 - joints[:, 2:3] if params.use_detection_value else distance
         # The original solves Munkres on the matrix padded to square (extra rows cost 0, extra
         # columns 1e10, i.e. new persons). Rounded distances make equal-cost optima common, so the
