@@ -49,7 +49,9 @@ class BlockBounds:
         resolution tags the half-resolution ones are the ×2 projection of (HigherHRNet's tags come
         from the 1/4 output only): by the same argument twice, a block of 8 then depends on a
         quarter-resolution block of 2 and a one-pixel ring. Rounding of these combinations is
-        covered by a relative margin (a looser bound is still exact)."""
+        covered by a relative margin (a looser bound is still exact): with weights ≥ 0 summing to
+        1, the computed combination is at most Σ wᵢ(xᵢ + γ|xᵢ|) for a γ of a few float32 epsilons,
+        and x + γ|x| grows with x, so it is at most B + γ|B| for the block's bound B."""
         h, w = coarse_heatmaps.shape[1:]
         if tuple(shape) != (2 * h, 2 * w):
             raise ValueError(f"from_coarse: maps of size {tuple(shape)} are not the x2 projection of ({h}, {w})")
@@ -58,8 +60,7 @@ class BlockBounds:
             raise ValueError(f"from_coarse: tags of size {tag_size} are neither ({h}, {w}) nor half of it")
         tag_block = 4 if tag_size == (h, w) else 2
         heat_max = _block_reduce(coarse_heatmaps, 4, np.maximum, ring=1)
-        magnitude = np.maximum(np.abs(heat_max.max(axis=(1, 2))), np.abs(coarse_heatmaps.reshape(len(heat_max), -1).min(axis=1)))
-        heat_max += MARGIN * magnitude[:, None, None]
+        heat_max += MARGIN * np.abs(heat_max)
 
         def tag_box(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             low, high = _tag_box(coarse_tags[joints], tag_block, 1)
@@ -172,10 +173,10 @@ MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 
 
 def _block_reduce(maps: np.ndarray, block: int, op: np.ufunc, ring: int = 0) -> np.ndarray:
     """op.reduce of (..., H, W) maps over each block of `block`² pixels widened by `ring` pixels on
-    every side (clipped at the maps' edges) -> (..., ceil(H/block), ceil(W/block)). Strided
-    elementwise ops along each axis in turn (several times faster than a reduction over short axes),
-    rows first so that the full-size pass reads whole contiguous rows."""
-    return _reduce_last(np.swapaxes(_reduce_last(np.swapaxes(maps, -1, -2), block, op, ring), -1, -2), block, op, ring)
+    every side (clipped at the maps' edges) -> (..., ceil(H/block), ceil(W/block)), contiguous.
+    In-place elementwise ops over strided slices along each axis in turn (several times faster than
+    a reduction over short axes), rows first: that pass reads whole contiguous rows."""
+    return _reduce_axis(_reduce_axis(maps, -2, block, op, ring), -1, block, op, ring)
 
 
 def _tag_box(tags: np.ndarray, block: int, ring: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,15 +186,23 @@ def _tag_box(tags: np.ndarray, block: int, ring: int) -> tuple[np.ndarray, np.nd
             np.ascontiguousarray(np.moveaxis(_block_reduce(planes, block, np.maximum, ring), 0, -1)))
 
 
-def _reduce_last(maps: np.ndarray, block: int, op: np.ufunc, ring: int) -> np.ndarray:
-    n = maps.shape[-1]
+def _reduce_axis(maps: np.ndarray, axis: int, block: int, op: np.ufunc, ring: int) -> np.ndarray:
+    n = maps.shape[axis]
     count = -(-n // block)
     if n != count * block:  # edge padding repeats a pixel of the same block: min/max unchanged
-        maps = np.concatenate([maps, np.repeat(maps[..., -1:], count * block - n, axis=-1)], axis=-1)
-    out = maps[..., 0::block]
+        last = np.take(maps, [n - 1], axis=axis)
+        maps = np.concatenate([maps, np.repeat(last, count * block - n, axis=axis)], axis=axis)
+
+    def part(start: int | None, stop: int | None, step: int | None = None) -> np.ndarray:
+        return maps[(Ellipsis, slice(start, stop, step)) + (slice(None),) * (-1 - axis)]
+
+    def out_part(array: np.ndarray, start: int | None, stop: int | None) -> np.ndarray:
+        return array[(Ellipsis, slice(start, stop)) + (slice(None),) * (-1 - axis)]
+
+    out = part(0, None, block).copy()
     for offset in range(1, block):
-        out = op(out, maps[..., offset::block])
-    if ring:  # the column before each block and the one after it, where they exist
-        out[..., 1:] = op(out[..., 1:], maps[..., block - 1:-1:block])
-        out[..., :-1] = op(out[..., :-1], maps[..., block::block])
+        op(out, part(offset, None, block), out=out)
+    if ring and count > 1:  # the line before each block and the one after it, where they exist
+        op(out_part(out, 1, None), part(block - 1, -1, block), out=out_part(out, 1, None))
+        op(out_part(out, None, -1), part(block, None, block), out=out_part(out, None, -1))
     return out
