@@ -167,30 +167,35 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
         block_joint, block, block_tags = block_joint[needed], block[needed], block_tags[needed]
         heat = bounds.read(heatmaps, block_joint, block)                     # (r, block²)
         bounds.set_exact(block_joint, block, heat=heat)
-        pairs, top, index = _score_edges(bounds, edge_pair[chosen], row_of, block, heat, block_tags, pair_tag, best_value)
+        # With exact heat maxima too, most edges of pairs whose best is still low close here.
+        still = _better(edge_bounds(chosen), bounds.first_pixel[edge_block[chosen]],
+                        best_value[edge_pair[chosen]], best_index[edge_pair[chosen]])
+        chosen, row_of = chosen[still], row_of[still]
+        pairs, top, index = _score_edges(bounds, edge_pair[chosen], row_of, block, heat, block_tags, pair_tag)
         better = _better(top, index, best_value[pairs], best_index[pairs])
         best_value[pairs[better]], best_index[pairs[better]] = top[better], index[better]
         batch *= 2
 
 
 def _score_edges(bounds: BlockBounds, edge_pair: np.ndarray, row_of: np.ndarray, block: np.ndarray,
-                 heat: np.ndarray, block_tags: np.ndarray, pair_tag: np.ndarray, best_value: np.ndarray
+                 heat: np.ndarray, block_tags: np.ndarray, pair_tag: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each (pair, read block) edge (pair-sorted; its block's row `row_of` in heat (b, block²),
-    block_tags (b, block², L) and flat block indices `block`) scores the block's pixels whose heat
-    alone could still beat its pair. Returns the pairs that scored a pixel, their best value and the
-    lowest pixel index holding it."""
-    e_index, p_index = nonzero(heat[row_of] >= best_value[edge_pair][:, None])
-    if len(e_index) == 0:
+    block_tags (b, block², L) and flat block indices `block`) scores all its block's pixels, densely
+    (edges still open here rarely have many pixels that can be ruled out by heat alone). Returns the
+    pairs that scored, their best value and the lowest pixel index holding it."""
+    if len(edge_pair) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64)
-    pair, rows = edge_pair[e_index], row_of[e_index]
-    values = _values(heat[rows, p_index], block_tags[rows, p_index], pair_tag[pair])
-    pixel = bounds.pixel_at(block[rows], p_index)
-    starts = np.r_[True, pair[1:] != pair[:-1]]
+    values = _values(heat[row_of], block_tags[row_of], pair_tag[edge_pair][:, None])
+    # First occurrence = lowest pixel index: pixel indices never decrease with the in-block offset.
+    at = values.argmax(axis=1)
+    top = values[np.arange(len(at)), at]
+    pixel = bounds.pixel_at(block[row_of], at)
+    starts = np.r_[True, edge_pair[1:] != edge_pair[:-1]]
     segment = np.flatnonzero(starts)
-    top = np.maximum.reduceat(values, segment)
-    tied = values == top[np.cumsum(starts) - 1]
-    return pair[segment], top, np.minimum.reduceat(np.where(tied, pixel, _NO_INDEX), segment)
+    best = np.maximum.reduceat(top, segment)
+    tied = top == best[np.cumsum(starts) - 1]
+    return edge_pair[segment], best, np.minimum.reduceat(np.where(tied, pixel, _NO_INDEX), segment)
 
 
 _NO_INDEX = np.iinfo(np.int64).max
