@@ -47,12 +47,14 @@ def _seeded_best(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, pa
     of the blocks read so far; one block is read for joints with none), padded to
     (pairs × seeds of a joint) so that all pairs are scored at once."""
     num_k, w = len(heatmaps), heatmaps.shape[2]
-    peaks = bounds.peak.reshape(num_k, -1)
     joints = np.unique(pair_joint)
     bounds.seed(heatmaps, joints)
-    seed_joint, seed_block = nonzero(peaks[joints] >= 0)
-    seed_joint = joints[seed_joint]
-    seed_pixel = peaks[seed_joint, seed_block]
+    seed_joint, seed_pixel = bounds.seeds()
+    wanted = np.zeros(num_k, bool)
+    wanted[joints] = True
+    keep = np.flatnonzero(wanted[seed_joint])
+    keep = keep[np.argsort(seed_joint[keep], kind="stable")]         # grouped by joint, in joints' order
+    seed_joint, seed_pixel = seed_joint[keep], seed_pixel[keep]
     counts = np.bincount(seed_joint, minlength=num_k)
     slot = _ragged_arange(counts[joints])
     y, x = np.divmod(seed_pixel, w)

@@ -22,7 +22,10 @@ class BlockBounds:
                  shape: tuple[int, int], block: int):
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
         self.exact = np.zeros(heat_max.shape, bool)       # where heat_max is the block's exact max
-        self.peak = np.full(heat_max.shape, -1, np.int64)  # flat pixel of that max where a block was read
+        # Where a block was read: its joint and the flat pixel of its max (refinement's seeds), and
+        # which joints have one. A log rather than a (K, blocks) map: refinement reads it whole.
+        self._seed_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._has_seed = np.zeros(len(heat_max), bool)
         self._tag_box = tag_box                           # joints (n,) -> min, max (n, blocks_y, blocks_x, L)
         self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None   # (K, blocks_y, blocks_x, L) each
         self._has_box = np.zeros(len(heat_max), bool)
@@ -138,7 +141,15 @@ class BlockBounds:
         at = heat.argmax(axis=1)
         self.heat_max[joints, by, bx] = heat[np.arange(len(at)), at]
         self.exact[joints, by, bx] = True
-        self.peak[joints, by, bx] = self.pixel_at(by * self.blocks_x + bx, at)
+        joints = np.broadcast_to(joints, at.shape)
+        self._seed_parts.append((joints, self.pixel_at(by * self.blocks_x + bx, at)))
+        self._has_seed[joints] = True
+
+    def seeds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Joint and flat pixel of the arg-max of every block read so far (each block once)."""
+        if not self._seed_parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate([j for j, _ in self._seed_parts]), np.concatenate([p for _, p in self._seed_parts])
 
     def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray | None = None,
                   tags: np.ndarray | None = None) -> None:
@@ -154,8 +165,7 @@ class BlockBounds:
     def seed(self, heatmaps: np.ndarray, joints: np.ndarray) -> None:
         """Make sure each of these joints has a block whose arg-max pixel is known: for those with
         none, read the block bounded highest."""
-        peaks = self.peak.reshape(len(self.peak), -1)
-        joints = joints[(peaks[joints] < 0).all(axis=1)]
+        joints = joints[~self._has_seed[joints]]
         if len(joints):
             top = self.heat_max.reshape(len(self.heat_max), -1)[joints].argmax(axis=1)
             by, bx = np.divmod(top, self.blocks_x)
@@ -210,8 +220,8 @@ def _reduce_axis(maps: np.ndarray, axis: int, block: int, op: np.ufunc, ring: in
     def out_part(array: np.ndarray, start: int | None, stop: int | None) -> np.ndarray:
         return array[(Ellipsis, slice(start, stop)) + (slice(None),) * (-1 - axis)]
 
-    out = part(0, None, block).copy()
-    for offset in range(1, block):
+    out = op(part(0, None, block), part(1, None, block)) if block > 1 else part(0, None, block).copy()
+    for offset in range(2, block):
         op(out, part(offset, None, block), out=out)
     if ring and count > 1:  # the line before each block and the one after it, where they exist
         op(out_part(out, 1, None), part(block - 1, -1, block), out=out_part(out, 1, None))
