@@ -66,9 +66,11 @@ class BlockBounds:
         heat_max += MARGIN * np.abs(heat_max)
 
         def tag_box(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            low, high = _tag_box(coarse_tags[joints], tag_block, 1)
-            slack = MARGIN * np.maximum(np.abs(low), np.abs(high))
-            return low - slack, high + slack
+            every = len(joints) == len(coarse_tags) and (joints == np.arange(len(joints))).all()
+            low, high = _tag_box(coarse_tags if every else coarse_tags[joints], tag_block, 1)
+            low -= MARGIN * np.abs(low)     # as for heat: a combination's float result is ≥ L − γ|L|
+            high += MARGIN * np.abs(high)
+            return low, high
 
         return cls(heat_max, tag_box, tuple(shape), 8)
 
