@@ -147,7 +147,7 @@ def test_block_reads_and_exact_maxima_match_the_maps(size) -> None:
     heat = rng.random((3, h, w), dtype=np.float32)
     tags = np.moveaxis(rng.random((2, 3, h, w), dtype=np.float32), 0, -1)   # (3, h, w, 2), a strided view
     exact = BlockBounds.from_maps(heat, tags)
-    bounds = BlockBounds(exact.heat_max + 1, lambda joints: (None, None), (h, w), 8)
+    bounds = BlockBounds(exact.heat_max + 1, lambda joints: (None, None), (h, w), 8, 2)
     blocks = np.array([0, 3, bounds.blocks_y * bounds.blocks_x - 1])
     joints = np.array([2, 0, 1])
     pixels = bounds.pixels(blocks)

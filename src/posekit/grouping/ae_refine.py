@@ -91,11 +91,13 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     num_k = len(heatmaps)
     num_blocks = bounds.blocks_y * bounds.blocks_x
     heat_bound = bounds.heat_max.reshape(num_k, num_blocks)          # a view: make_exact updates it
-    low_box, high_box = (box.reshape(num_k, num_blocks, -1) for box in bounds.tag_boxes())
     best_value, best_index = _seeded_best(heatmaps, tags, bounds, pair_joint, pair_tag)
 
-    # 2. Candidate edges.
+    # 2. Candidate edges. Only joints with low-seed pairs get tag boxes (one pass over their coarse
+    # tags); for the others a block's level is bounded by 0 until its tags are read.
     high = best_value >= _HIGH_SEED
+    bounds.prepare(np.unique(pair_joint[~high]))
+    low_box, high_box = (box.reshape(num_k, num_blocks, -1) for box in bounds.tag_boxes())
     threshold = np.full(num_k, np.inf, np.float32)
     np.minimum.at(threshold, pair_joint[high], best_value[high])
     cand_joint, cand_block = nonzero(heat_bound >= threshold[:, None])
@@ -220,7 +222,6 @@ def refine(persons: np.ndarray, heatmaps: np.ndarray, tags: np.ndarray, bounds: 
     joint, who = nonzero(~present.T)                   # pairs sorted by joint
     if len(joint) == 0:
         return persons
-    bounds.prepare(np.unique(joint))
     # Per person, as the original (np.mean of float32 tags): the same float32 rounding.
     mean_tags = np.stack([tags[np.flatnonzero(row), p[row, 1].astype(np.int32), p[row, 0].astype(np.int32)].mean(axis=0)
                           for p, row in zip(persons, present)])

@@ -19,7 +19,7 @@ class BlockBounds:
     (`prepare`) in one pass."""
 
     def __init__(self, heat_max: np.ndarray, tag_box: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-                 shape: tuple[int, int], block: int):
+                 shape: tuple[int, int], block: int, num_tags: int):
         self.heat_max = heat_max                          # (K, blocks_y, blocks_x)
         self.exact = np.zeros(heat_max.shape, bool)       # where heat_max is the block's exact max
         # Where a block was read: its joint and the flat pixel of its max (refinement's seeds), and
@@ -28,6 +28,7 @@ class BlockBounds:
         self._has_seed = np.zeros(len(heat_max), bool)
         self._tag_box = tag_box                           # joints (n,) -> min, max (n, blocks_y, blocks_x, L)
         self._tag_boxes: tuple[np.ndarray, np.ndarray] | None = None   # (K, blocks_y, blocks_x, L) each
+        self._num_tags = num_tags
         self._has_box = np.zeros(len(heat_max), bool)
         self.block, (self.h, self.w) = block, shape
         self.blocks_y, self.blocks_x = heat_max.shape[1:]
@@ -38,7 +39,7 @@ class BlockBounds:
     @classmethod
     def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
         bounds = cls(_block_reduce(heatmaps, block, np.maximum), lambda joints: _tag_box(tags[joints], block, 0),
-                     heatmaps.shape[1:], block)
+                     heatmaps.shape[1:], block, tags.shape[-1])
         bounds.exact[:] = True
         return bounds
 
@@ -72,19 +73,17 @@ class BlockBounds:
             high += MARGIN * np.abs(high)
             return low, high
 
-        return cls(heat_max, tag_box, tuple(shape), 8)
+        return cls(heat_max, tag_box, tuple(shape), 8, coarse_tags.shape[-1])
 
     def prepare(self, joints: np.ndarray) -> None:
-        """Compute the tag boxes of these joints (those not done yet) in one pass."""
+        """Compute the tag boxes of these joints (those not done yet) in one pass; before any
+        `set_exact` of their tags, which it would overwrite with looser ranges."""
         todo = np.asarray(joints, np.int64)
         todo = todo[~self._has_box[todo]]
         if len(todo) == 0:
             return
-        low, high = self._tag_box(todo)
-        if self._tag_boxes is None:
-            self._tag_boxes = (np.empty((len(self.heat_max), *low.shape[1:]), low.dtype),
-                               np.empty((len(self.heat_max), *high.shape[1:]), high.dtype))
-        self._tag_boxes[0][todo], self._tag_boxes[1][todo] = low, high
+        boxes = self.tag_boxes()
+        boxes[0][todo], boxes[1][todo] = self._tag_box(todo)
         self._has_box[todo] = True
 
     def tag_box(self, joint: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +155,7 @@ class BlockBounds:
     def set_exact(self, joints: np.ndarray, blocks: np.ndarray, heat: np.ndarray | None = None,
                   tags: np.ndarray | None = None) -> None:
         """Record the exact heat max and/or tag range of read blocks (flat indices, one joint per
-        block, joints prepared): heat (n, block²), tags (n, block², L)."""
+        block): heat (n, block²), tags (n, block², L)."""
         by, bx = np.divmod(blocks, self.blocks_x)
         if heat is not None:
             self.heat_max[joints, by, bx] = heat.max(axis=1)
@@ -174,9 +173,11 @@ class BlockBounds:
             self._record_peaks(joints, by, bx, self.read(heatmaps, joints, top))
 
     def tag_boxes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Min and max tag per block, (K, blocks_y, blocks_x, L) each; valid for the joints prepared."""
+        """Bounds of the tags per block, (K, blocks_y, blocks_x, L) each: the joints prepared have
+        theirs, blocks whose tags were read their exact range, other blocks (−inf, inf)."""
         if self._tag_boxes is None:
-            raise RuntimeError("tag_boxes: no joint prepared")
+            shape = (*self.heat_max.shape, self._num_tags)
+            self._tag_boxes = (np.full(shape, -np.inf, np.float32), np.full(shape, np.inf, np.float32))
         return self._tag_boxes
 
 
