@@ -116,13 +116,18 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
     """Group peaks into persons. Returns (P, K, 3 + L): x, y, score, tag per joint (zeros where absent)."""
     num_k, num_tag = values.shape[0], peak_tags.shape[2]
     joints_all = np.concatenate((locations.astype(np.float64), values[..., None], peak_tags), axis=2)
+    # Peaks above the threshold; top_k_peaks orders them first, so they are usually a prefix (a view).
+    keep = values > params.detection_threshold
+    counts = keep.sum(axis=1)
+    prefix = bool((keep == (np.arange(values.shape[1]) < counts[:, None])).all())
     persons: list[np.ndarray] = []          # (K, 3+L) per group, in creation order
     key_index: dict[float, int] = {}        # groups are keyed by the first tag value of their first joint
     # Float32 tags of each group (at most one per joint) and how many, averaged as the original does
-    # (np.mean of the same (n, L) float32 rows), and the mean, None when the tags changed since.
+    # (np.mean of the same (n, L) float32 rows) into a row of `means`, recomputed only when stale.
     group_tags: list[np.ndarray] = []
     group_count: list[int] = []
-    group_means: list[np.ndarray | None] = []
+    stale: list[bool] = []
+    means = np.empty((keep.sum() + 1, num_tag), np.float32)   # at most one group per peak
 
     def start_or_overwrite(row: np.ndarray, tag: np.ndarray, joint: int) -> None:
         slot = key_index.setdefault(float(tag[0]), len(persons))
@@ -130,15 +135,17 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
             persons.append(np.zeros((num_k, 3 + num_tag)))
             group_tags.append(np.empty((num_k, num_tag), np.float32))
             group_count.append(0)
-            group_means.append(None)
+            stale.append(True)
         persons[slot][joint] = row
         group_tags[slot][0] = tag  # the original resets the group's tag list on a key collision too
         group_count[slot] = 1
-        group_means[slot] = None
+        stale[slot] = True
 
     for step, joint in enumerate(params.order):
-        keep = values[joint] > params.detection_threshold
-        joints, tags = joints_all[joint][keep], peak_tags[joint][keep]
+        if prefix:
+            joints, tags = joints_all[joint, :counts[joint]], peak_tags[joint, :counts[joint]]
+        else:
+            joints, tags = joints_all[joint][keep[joint]], peak_tags[joint][keep[joint]]
         if len(joints) == 0:
             continue
         if step == 0 or not persons:
@@ -149,11 +156,11 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
         if params.ignore_too_much and candidates == params.max_people:
             continue
         for s in range(candidates):  # only groups whose tags changed since the last joint
-            if group_means[s] is None:
+            if stale[s]:
                 # np.mean's own float32 sum and division, without its per-call overhead
-                group_means[s] = np.add.reduce(group_tags[s][:group_count[s]], axis=0) / group_count[s]
-        means = np.array(group_means[:candidates])
-        difference = joints[:, None, 3:] - means[None]
+                means[s] = np.add.reduce(group_tags[s][:group_count[s]], axis=0) / group_count[s]
+                stale[s] = False
+        difference = joints[:, None, 3:] - means[None, :candidates]
         distance = np.sqrt(np.add.reduce(difference * difference, axis=2))  # np.linalg.norm(ord=2)'s own steps
         cost = np.round(distance) * 100 - joints[:, 2:3] if params.use_detection_value else distance
         # The original solves Munkres on the matrix padded to square (extra rows cost 0, extra
@@ -165,16 +172,17 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
         square[:, num_cols:] = 1e10
         square[:num_rows, :num_cols] = cost
         rows, cols = linear_sum_assignment(square)
-        real = rows < num_rows
-        assigned = np.full(num_rows, -1)
-        assigned[rows[real]] = np.where(cols[real] < num_cols, cols[real], -1)
+        assigned = [-1] * num_rows
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            if r < num_rows and c < num_cols:
+                assigned[r] = c
         for r, (row, tag) in enumerate(zip(joints, tags)):
             c = assigned[r]
             if c >= 0 and distance[r, c] < params.tag_threshold:
                 persons[c][joint] = row
                 group_tags[c][group_count[c]] = tag
                 group_count[c] += 1
-                group_means[c] = None
+                stale[c] = True
             else:
                 start_or_overwrite(row, tag, joint)
     if not persons:
