@@ -27,8 +27,11 @@ def _ragged_arange(counts: np.ndarray) -> np.ndarray:
 def _levels(low: np.ndarray, high: np.ndarray, means: np.ndarray) -> np.ndarray:
     """Lower bound of round(‖tag − mean‖) over tag boxes low/high (..., L) for means (..., L), elementwise
     (round is monotone; the distance to the box is shrunk slightly so float rounding cannot overstate it)."""
-    gap = np.maximum(0, np.maximum(low - means, means - high))
-    distance = (gap[..., 0] ** 2 if gap.shape[-1] == 1 else (gap ** 2).sum(axis=-1)) ** 0.5
+    if low.shape[-1] == 1:  # one tag dimension: the distance is the gap itself (negative inside)
+        distance = np.maximum(low[..., 0] - means[..., 0], means[..., 0] - high[..., 0])
+    else:
+        gap = np.maximum(0, np.maximum(low - means, means - high))
+        distance = (gap ** 2).sum(axis=-1) ** 0.5
     return np.round(np.maximum(distance * (1 - MARGIN) - MARGIN, 0))
 
 
@@ -132,8 +135,10 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     if len(low_pairs):
         lj = pair_joint[low_pairs]
         low_upper = heat_bound[lj] - _levels(low_box[lj], high_box[lj], pair_tag[low_pairs][:, None])
-        row, block = nonzero(_better(low_upper, bounds.first_pixel[None], best_value[low_pairs][:, None],
-                                        best_index[low_pairs][:, None]))
+        row, block = nonzero(low_upper >= best_value[low_pairs][:, None])    # then the tie rule on these
+        keep = _better(low_upper[row, block], bounds.first_pixel[block], best_value[low_pairs[row]],
+                       best_index[low_pairs[row]])
+        row, block = row[keep], block[keep]
         edge_pair = np.concatenate((edge_pair, low_pairs[row]))
         edge_block = np.concatenate((edge_block, block))
         edge_joint = np.concatenate((edge_joint, lj[row]))
