@@ -195,15 +195,17 @@ def _refine_plainly(persons: np.ndarray, heat: np.ndarray, tags: np.ndarray) -> 
     return persons
 
 
-@pytest.mark.parametrize("noise", [0.0, 0.05])
-def test_refinement_equals_full_map_argmax_for_high_and_low_seeds(noise: float) -> None:
+@pytest.mark.parametrize("noise,scale", [(0.0, 1.0), (0.05, 1.0), (0.05, 100.0)])
+def test_refinement_equals_full_map_argmax_for_high_and_low_seeds(noise: float, scale: float) -> None:
     """Refinement searches all (person, missing joint) pairs at once from lower bounds ("seeds")
     left by top-k. Persons whose mean tag is the background's get high seeds (a noise maximum);
     ones one level away from everything (1.0), or between levels (0.75), get low seeds and the
-    tag-box search; noise-free maps decide by index ties. Both bound sources, against np.argmax."""
+    tag-box search; noise-free maps decide by index ties. Both bound sources, against np.argmax.
+    `scale` multiplies every tag: levels in the hundreds must not upset the search's ordering."""
     heat, tags, half_heat, _, quarter_tags = _coarse_scene(4, (12, 15), 1, noise)
     quarter_tags = quarter_tags * 0 + torch.from_numpy(np.random.default_rng(5).normal(0, 0.15, quarter_tags.shape).astype(np.float32))
     quarter_tags[:, 2:5, 3:6] += 2.0                    # one region of tag 2 in every map
+    quarter_tags *= scale
     up = lambda t, size: torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)
     planes = quarter_tags.permute(3, 0, 1, 2)
     half_tags = up(planes, (24, 30)).permute(1, 2, 3, 0)
@@ -212,7 +214,7 @@ def test_refinement_equals_full_map_argmax_for_high_and_low_seeds(noise: float) 
     # Persons: one present joint each, at pixels whose tags give the wanted mean tag.
     persons = np.zeros((4, 17, 4), np.float32)
     for p, (want, joint) in enumerate([(0.0, 0), (1.0, 1), (0.75, 2), (2.0, 3)]):
-        y, x = np.unravel_index(np.argmin(np.abs(tags_np[joint, :, :, 0] - want)), (48, 60))
+        y, x = np.unravel_index(np.argmin(np.abs(tags_np[joint, :, :, 0] - want * scale)), (48, 60))
         persons[p, joint] = (x, y, 0.5, tags_np[joint, y, x, 0])
     expected = _refine_plainly(persons, heat_np, tags_np)
     assert (expected[:, :, 2] > 0).sum() > 17        # most missing joints are found

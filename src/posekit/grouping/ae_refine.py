@@ -44,6 +44,17 @@ def _better(value: np.ndarray, index: np.ndarray, best_value: np.ndarray, best_i
     return (value > best_value) | ((value == best_value) & (index < best_index))
 
 
+def _pair_major_order(pair: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Order grouping edges by pair, then by decreasing bound: one sort of pair·span − bound, with
+    span wider than the bounds' spread (a lexsort where bounds are not finite)."""
+    if len(upper) == 0:
+        return np.zeros(0, np.int64)
+    low, high = float(upper.min()), float(upper.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return np.lexsort((-upper, pair))
+    return np.argsort(pair * (high - low + 1.0) - upper)
+
+
 def _seeded_best(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, pair_joint: np.ndarray,
                  pair_tag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each pair's best value and lowest index over the seed pixels of its joint (the arg-max pixels
@@ -143,8 +154,9 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
         edge_block = np.concatenate((edge_block, block))
         edge_joint = np.concatenate((edge_joint, lj[row]))
         upper = np.concatenate((upper, low_upper[row, block]))
-    # Per pair, its edges best bound first (ties by lowest index: edges are in block order).
-    order = np.argsort(edge_pair * 64.0 - upper, kind="stable")
+    # Per pair, its edges best bound first. Within a pair the order only guides the search (any
+    # order gives the same result), so the faster unstable sort of one key will do.
+    order = _pair_major_order(edge_pair, upper)
     edge_pair, edge_block, edge_joint, upper = edge_pair[order], edge_block[order], edge_joint[order], upper[order]
     batch = first
     while True:
