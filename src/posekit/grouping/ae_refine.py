@@ -93,15 +93,17 @@ def _refine_argmax(heatmaps: np.ndarray, tags: np.ndarray, bounds: BlockBounds, 
     2. Candidate (pair, block) edges, without a (pairs × blocks) pass where possible: a block can
        hold a better pixel only if its heat bound is ≥ lb + its level. For a pair with a high lb
        only blocks whose heat reaches lb qualify (few: the noise sits below); their heat maxima are
-       made exact (64 reads each) before their levels are applied. For a pair with a low lb, one
-       pass over its joint's blocks with their tag boxes.
+       made exact (64 reads each), and their level is bounded by 0 until their tags are read. For a
+       pair with a low lb, one pass over its joint's blocks with their tag boxes (computed only for
+       the joints of such pairs).
     3. Rounds: each pair takes its best-bound edges that can still win (`first`, then twice as many
        each round). The chosen blocks' tags are read once and their exact tag ranges recorded
        (coarse ranges are several times wider on noisy tags, and most edges close on the exact
-       ones); then the heat of the blocks still open, and each open edge scores its block's pixels
-       whose heat alone could still beat its pair. An edge is dropped when its bound is below the
-       pair's best value, or equal to it while the block's lowest pixel index is above the best
-       index (it can neither win nor win a tie); best values only grow, so dropped edges stay out."""
+       ones); then the heat of the blocks still open, the edges are tested again on the exact
+       maxima, and each edge still open scores its whole block. An edge is dropped when its bound
+       is below the pair's best value, or equal to it while the block's lowest pixel index is above
+       the best index (it can neither win nor win a tie); best values only grow, so dropped edges
+       stay out."""
     num_k = len(heatmaps)
     num_blocks = bounds.blocks_y * bounds.blocks_x
     heat_bound = bounds.heat_max.reshape(num_k, num_blocks)          # a view: make_exact updates it
