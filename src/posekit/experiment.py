@@ -83,10 +83,15 @@ def build_estimator(cfg: ExperimentConfig) -> Estimator:
 
 
 def load_pretrained(estimator: Estimator, path: str) -> None:
-    """Initialise from a posekit checkpoint's deliverable weights (`model.pretrained`)."""
+    """Initialise from a posekit checkpoint's deliverable weights or a model file (`model.pretrained`)."""
+    from posekit.inference.model_file import is_model_file, read_model_file
     from posekit.training.checkpoint import load_checkpoint
-    state = load_checkpoint(path)  # weights_only; errors name the file
-    state = state.get("estimator", state) if isinstance(state, dict) else state
+    try:
+        state = read_model_file(path)  # weights_only; errors name the file
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
+    except ValueError:
+        state = load_checkpoint(path)
+        state = state.get("estimator", state) if not is_model_file(state) else state
     if not isinstance(state, dict) or not any(k.startswith("model.") for k in state):
         raise ValueError(f"{path}: not a posekit checkpoint (no model weights)")
     try:

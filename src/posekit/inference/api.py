@@ -1,0 +1,179 @@
+"""The Python front door: `posekit.load()` gives a callable pose model.
+
+    import posekit
+    model = posekit.load()                       # the shipped default model
+    persons = model("photo.jpg")                 # or an H x W x 3 uint8 BGR array (as cv2.imread gives)
+    for p in persons:
+        p["keypoints"]                            # (K, 3) float: x, y, score in image pixels
+        p["bbox"], p["score"]                     # (x, y, w, h) and the pose score
+    cv2.imwrite("out.jpg", posekit.draw(cv2.imread("photo.jpg"), persons, model.keypoint_set))
+
+The model carries its own preprocessing (input size, box padding, bottom-up resize), so nothing is
+passed twice. Sources `load` understands: nothing (the default model), a posekit model file, a posekit
+training checkpoint, or a zoo name with `weights=` one of those files.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+import numpy as np
+import torch
+
+from posekit.keypoints import KeypointSet
+
+ImageLike = Union[str, Path, np.ndarray]
+
+
+class Persons(list):
+    """The persons found in one image: a list of dicts, which also knows its keypoint set (names,
+    skeleton), so `posekit.draw(image, persons)` needs nothing else."""
+
+    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None):
+        super().__init__(persons)
+        self.keypoint_set = keypoint_set
+
+
+class PoseModel:
+    """A loaded estimator with its preprocessing; call it on one image or a list of images.
+
+    An array is taken as BGR (OpenCV's order); pass `rgb=True` to the call for RGB arrays. Top-down
+    models find persons with `detector` (an RTMDet ONNX path or a callable image_rgb -> (N, 5) x, y, w,
+    h, score), else take the whole image as the one person's box; `boxes=` overrides both per call.
+    """
+
+    def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int], bbox_padding: float = 1.25,
+                 detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
+                 name: str = "", info: dict | None = None):
+        from posekit.inference.predictor import Predictor
+        if isinstance(detector, (str, Path)):
+            from posekit.inference.detector import PersonDetector
+            detector = PersonDetector(detector)
+        self.predictor = Predictor(estimator, paradigm, input_size, detector, device, flip_test, bbox_padding)
+        self.name = name
+        self.info = dict(info or {})
+
+    @property
+    def keypoint_set(self) -> KeypointSet:
+        return self.predictor.estimator.keypoint_set
+
+    @property
+    def estimator(self) -> Any:
+        return self.predictor.estimator
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.predictor.input_size
+
+    @property
+    def paradigm(self) -> str:
+        return self.predictor.paradigm
+
+    def __repr__(self) -> str:
+        w, h = self.input_size
+        return (f"PoseModel({self.name or type(self.estimator.model).__name__}, {self.paradigm}, "
+                f"{self.keypoint_set.name}, input {w}x{h})")
+
+    def __call__(self, images: ImageLike | list[ImageLike], boxes: np.ndarray | None = None,
+                 rgb: bool = False) -> Persons | list[Persons]:
+        """Persons in one image (a list of dicts), or one such list per image for a list of images."""
+        if isinstance(images, (list, tuple)):
+            return [self._one(image, boxes, rgb) for image in images]
+        return self._one(images, boxes, rgb)
+
+    def _one(self, image: ImageLike, boxes: np.ndarray | None, rgb: bool) -> Persons:
+        poses = self.predictor(as_rgb(image, rgb), 0, boxes)
+        persons = []
+        for pose in poses:
+            person = {"keypoints": np.asarray(pose["keypoints"], dtype=np.float32), "score": float(pose["score"])}
+            if "bbox" in pose:
+                person["bbox"] = tuple(float(v) for v in pose["bbox"])
+            else:  # bottom-up: the box around the keypoints it found
+                person["bbox"] = keypoint_box(person["keypoints"])
+            persons.append(person)
+        return Persons(persons, self.keypoint_set)
+
+
+def as_rgb(image: ImageLike, rgb: bool = False) -> np.ndarray:
+    """A path (read as RGB) or an H x W x 3 uint8 array (BGR unless rgb=True) -> RGB array."""
+    from posekit.data.io import load_image
+    if isinstance(image, (str, Path)):
+        return load_image(image)
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"an image array must be H x W x 3 uint8, got shape {array.shape} dtype {array.dtype}")
+    return np.ascontiguousarray(array if rgb else array[..., ::-1])
+
+
+def keypoint_box(keypoints: np.ndarray) -> tuple[float, float, float, float]:
+    scored = keypoints[keypoints[:, 2] > 0] if (keypoints[:, 2] > 0).any() else keypoints
+    x1, y1 = scored[:, :2].min(axis=0)
+    x2, y2 = scored[:, :2].max(axis=0)
+    return float(x1), float(y1), float(x2 - x1), float(y2 - y1)
+
+
+def load(source: str | Path | None = None, weights: str | Path | None = None, detector: Any = None,
+         device: str = "cpu", flip_test: bool = True) -> PoseModel:
+    """A PoseModel from the default model (no source), a model file, a training checkpoint, or a zoo
+    name (with `weights=` a model file or checkpoint for it).
+
+    detector: an RTMDet ONNX path or a callable for top-down models (default: whole image as the box).
+    """
+    from posekit.inference.model_file import DEFAULT_MODEL
+    if source is None:
+        if not DEFAULT_MODEL.is_file():
+            raise FileNotFoundError(f"{DEFAULT_MODEL}: the default model file is missing from this install")
+        return _from_file(DEFAULT_MODEL, detector, device, flip_test, expect=None)
+    path = Path(source)
+    if path.is_file():
+        return _from_file(path, detector, device, flip_test, expect=None)
+    from posekit.models.zoo import get_entry
+    try:
+        get_entry(str(source))
+    except (KeyError, ValueError):
+        raise FileNotFoundError(f"{source}: neither a file nor a zoo model name (see `posekit models`)") from None
+    if weights is None:
+        raise ValueError(f"posekit.load('{source}'): a zoo name needs weights= (a posekit model file or checkpoint); "
+                         "without trained weights the model would predict noise")
+    return _from_file(Path(weights), detector, device, flip_test, expect=str(source))
+
+
+def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: str | None) -> PoseModel:
+    from posekit.inference.model_file import estimator_from_model_file, is_model_file
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
+        raise ValueError(f"{path}: not a readable posekit model file or checkpoint ({exc})") from None
+    if is_model_file(state):
+        name = state["model"]
+        _check_expected(path, expect, name)
+        estimator = estimator_from_model_file(state, str(path))
+        return PoseModel(estimator, "topdown", state["input_size"], state["bbox_padding"], detector, device,
+                         flip_test, name=name, info=state.get("info"))
+    from posekit.experiment import load_experiment
+    cfg, estimator = load_experiment(path)
+    _check_expected(path, expect, cfg.model.name)
+    return PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
+                     device, flip_test, name=cfg.model.name)
+
+
+def _check_expected(path: Path, expect: str | None, found: str) -> None:
+    if expect is not None and expect != found:
+        raise ValueError(f"{path}: holds weights for '{found}', not '{expect}'")
+
+
+def draw(image: ImageLike, persons: Sequence[dict[str, Any]], keypoint_set: KeypointSet | None = None,
+         threshold: float = 0.3, boxes: bool = True, rgb: bool = False) -> np.ndarray:
+    """The image (a path, or an array in the caller's channel order) with each person's skeleton drawn;
+    returned in the same channel order as given (BGR for arrays and paths, so cv2.imwrite takes it).
+    The skeleton is the keypoint set the persons carry (a model's result), else `keypoint_set`."""
+    from posekit.visualize import draw_poses
+    keypoint_set = keypoint_set or getattr(persons, "keypoint_set", None)
+    if keypoint_set is None:
+        raise ValueError("posekit.draw: these persons carry no keypoint set; pass keypoint_set=model.keypoint_set")
+    canvas = as_rgb(image, rgb)  # paths read as RGB; arrays converted from BGR unless rgb=True
+    drawn = draw_poses(canvas, [p["keypoints"] for p in persons], keypoint_set, threshold,
+                       boxes=[p["bbox"] for p in persons if "bbox" in p] if boxes else None)
+    return drawn if rgb else np.ascontiguousarray(drawn[..., ::-1])

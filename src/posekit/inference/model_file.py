@@ -1,0 +1,73 @@
+"""A deliverable model in one small file: weights (fp16) plus everything needed to run them.
+
+A training checkpoint carries optimizer state, RNG states and the whole experiment; a model file
+carries only what inference needs, the way torchvision's weights carry their transforms:
+
+    {"posekit_model": 1, "model": zoo name, "model_params": {...}, "keypoint_set": name,
+     "input_size": [w, h], "bbox_padding": float, "codec": {name, params...},
+     "weights": state dict (fp16), "info": {free-form provenance and scores}}
+
+It loads with torch.load(weights_only=True): plain tensors, numbers, strings, lists and dicts only.
+The shipped default model (posekit/weights/) is such a file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT_VERSION = 1
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default_body.pt"
+
+
+def is_model_file(state: Any) -> bool:
+    return isinstance(state, dict) and "posekit_model" in state
+
+
+def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int], bbox_padding: float,
+                     codec: dict, model_params: dict | None = None, info: dict | None = None,
+                     half: bool = True) -> dict[str, Any]:
+    weights = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+               for k, v in estimator.state_dict().items()}
+    return {"posekit_model": FORMAT_VERSION, "model": model_name, "model_params": dict(model_params or {}),
+            "keypoint_set": estimator.keypoint_set.name, "input_size": [int(input_size[0]), int(input_size[1])],
+            "bbox_padding": float(bbox_padding), "codec": dict(codec), "weights": weights, "info": dict(info or {})}
+
+
+def save_model_file(state: dict[str, Any], path: str | Path) -> Path:
+    from posekit.training.checkpoint import save_checkpoint
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(state, path)
+    return path
+
+
+def read_model_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: model file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a truncated or foreign file
+        raise ValueError(f"{path}: not a readable model file ({exc})") from None
+    if not is_model_file(state):
+        raise ValueError(f"{path}: not a posekit model file (no 'posekit_model' entry)")
+    if state["posekit_model"] > FORMAT_VERSION:
+        raise ValueError(f"{path}: model file format {state['posekit_model']} is newer than this posekit "
+                         f"reads ({FORMAT_VERSION}); upgrade posekit")
+    return state
+
+
+def estimator_from_model_file(state: dict[str, Any], source: str = "model file") -> Any:
+    """Build the estimator a model file describes and load its weights (in float32)."""
+    from posekit.estimators.topdown import build_topdown_estimator
+    codec = dict(state["codec"])
+    estimator = build_topdown_estimator(state["model"], state["keypoint_set"], tuple(state["input_size"]),
+                                        codec, state.get("model_params") or {})
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
+    try:
+        estimator.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(f"{source}: weights do not fit model '{state['model']}': {str(exc).splitlines()[0]}") from None
+    return estimator.eval()
