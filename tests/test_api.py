@@ -1,0 +1,165 @@
+"""The Python API: posekit.load() / model(image) / posekit.draw(), on tiny model files the tests write
+and on the shipped default model."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+import posekit
+from posekit.estimators.topdown import build_topdown_estimator
+from posekit.inference.api import Persons, load
+from posekit.inference.model_file import (DEFAULT_MODEL, model_file_state, read_model_file, save_model_file)
+
+from conftest import DATA, REPO, require
+
+SIMCC = {"name": "simcc", "split_ratio": 2.0, "normalize": False}
+EXPECTED = Path(__file__).with_name("data") / "default_model_expected.json"
+
+
+@pytest.fixture(scope="module")
+def tiny_model_file(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    estimator = build_topdown_estimator("rtmpose-t", "coco17", (64, 64))
+    for m in estimator.model.head.modules():  # O(1) logits, so decoded points are not all equal
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.reset_parameters()
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.0, SIMCC, half=False), path)
+    return path
+
+
+def _image(seed: int = 0, size: tuple[int, int] = (90, 120)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (*size, 3), dtype=np.uint8)
+
+
+def test_model_file_round_trip_keeps_preprocessing(tiny_model_file):
+    state = read_model_file(tiny_model_file)
+    assert state["input_size"] == [64, 64] and state["bbox_padding"] == 1.0 and state["keypoint_set"] == "coco17"
+    model = load(tiny_model_file)
+    assert model.input_size == (64, 64) and model.predictor.padding == 1.0
+    assert model.keypoint_set.name == "coco17" and len(model.keypoint_set.skeleton) > 0
+
+
+def test_call_returns_person_dicts_in_image_pixels(tiny_model_file):
+    model = load(tiny_model_file)
+    image = _image()
+    persons = model(image)
+    assert isinstance(persons, Persons) and persons.keypoint_set is model.keypoint_set
+    assert len(persons) == 1  # no detector: the whole image is the one box
+    person = persons[0]
+    assert person["keypoints"].shape == (17, 3) and person["keypoints"].dtype == np.float32
+    assert person["bbox"] == (0.0, 0.0, 120.0, 90.0)
+    assert isinstance(person["score"], float)
+    x, y = person["keypoints"][:, 0], person["keypoints"][:, 1]
+    assert (x >= -1).all() and (x <= 121).all() and (y >= -1).all() and (y <= 91).all()
+
+
+def test_bgr_array_path_and_rgb_agree(tiny_model_file, tmp_path):
+    model = load(tiny_model_file)
+    image = _image(1)
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), image)  # PNG: lossless, so the same pixels come back
+    from_bgr = model(image)[0]["keypoints"]
+    from_path = model(str(path))[0]["keypoints"]
+    from_rgb = model(image[..., ::-1].copy(), rgb=True)[0]["keypoints"]
+    np.testing.assert_allclose(from_bgr, from_path, atol=1e-5)
+    np.testing.assert_allclose(from_bgr, from_rgb, atol=1e-5)
+    swapped = model(image[..., ::-1].copy())[0]["keypoints"]  # channels swapped: the input really differs
+    assert np.abs(swapped - from_bgr).max() > 1e-3
+
+
+def test_list_of_images_gives_one_result_per_image(tiny_model_file):
+    model = load(tiny_model_file)
+    images = [_image(2), _image(3, (64, 80))]
+    results = model(images)
+    assert len(results) == 2
+    for image, persons in zip(images, results):
+        np.testing.assert_allclose(persons[0]["keypoints"], model(image)[0]["keypoints"], atol=1e-5)
+
+
+def test_boxes_override_the_whole_image(tiny_model_file):
+    model = load(tiny_model_file)
+    persons = model(_image(4), boxes=np.array([[10, 5, 40, 60], [50, 20, 30, 30]], dtype=float))
+    assert [p["bbox"] for p in persons] == [(10.0, 5.0, 40.0, 60.0), (50.0, 20.0, 30.0, 30.0)]
+
+
+def test_draw_keeps_channel_order_and_uses_the_skeleton(tiny_model_file):
+    model = load(tiny_model_file)
+    image = np.zeros((120, 160, 3), np.uint8)
+    persons = Persons([{"keypoints": np.array([[20, 20, 1.0]] * 5 + [[40, 40, 1.0], [120, 40, 1.0]] + [[0, 0, 0.0]] * 10,
+                                              dtype=np.float32), "bbox": (0.0, 0.0, 160.0, 120.0), "score": 1.0}],
+                      model.keypoint_set)
+    drawn = posekit.draw(image, persons, boxes=False)
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8
+    assert drawn[40, 80].any()  # the shoulder-shoulder link between (40, 40) and (120, 40) is drawn
+    assert not drawn[100, 80].any()
+    with pytest.raises(ValueError, match="keypoint_set"):
+        posekit.draw(image, [dict(persons[0])])
+
+
+def test_load_zoo_name_with_weights_and_clear_errors(tiny_model_file, tmp_path):
+    assert load("rtmpose-t", weights=tiny_model_file).keypoint_set.name == "coco17"
+    with pytest.raises(ValueError, match="not 'rtmpose-s'"):
+        load("rtmpose-s", weights=tiny_model_file)
+    with pytest.raises(ValueError, match="weights="):
+        load("rtmpose-t")
+    with pytest.raises(FileNotFoundError, match="neither a file nor a zoo model"):
+        load(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt"):
+        load(junk)
+    with pytest.raises(ValueError, match="H x W x 3 uint8"):
+        load(tiny_model_file)(np.zeros((10, 10), np.uint8))
+
+
+def test_load_training_checkpoint_uses_its_padding(tmp_path):
+    from posekit.config import ExperimentConfig, from_dict, to_dict
+    from posekit.training.checkpoint import save_checkpoint
+    cfg = from_dict(ExperimentConfig, {"model": {"name": "rtmpose-t"}, "data": {
+        "keypoint_set": "lsp14", "input_size": [64, 64], "augment": {"bbox_padding": 1.1}}})
+    estimator = build_topdown_estimator("rtmpose-t", "lsp14", (64, 64))
+    path = tmp_path / "run.pt"
+    save_checkpoint({"strategy": {}, "estimator": estimator.state_dict(),
+                     "metadata": {"experiment": to_dict(cfg)}}, path)
+    model = load(path)
+    assert model.predictor.padding == 1.1 and model.keypoint_set.name == "lsp14" and model.paradigm == "topdown"
+
+
+# ------------------------------------------------------------------------------ the shipped model
+def test_shipped_model_file_is_small_and_safe():
+    assert DEFAULT_MODEL.is_file(), f"{DEFAULT_MODEL} is missing: the package ships its default model"
+    assert DEFAULT_MODEL.stat().st_size < 15e6
+    state = read_model_file(DEFAULT_MODEL)  # weights_only
+    assert all(v.dtype == torch.float16 for v in state["weights"].values() if v.is_floating_point())
+    assert state["info"]["pck_limbs"]["LSP test"] > 0.3
+
+
+def test_shipped_model_predicts_a_real_lsp_image_as_stored():
+    """The packaged weights on LSP test image 1001 land within a few pixels of the stored expectation
+    (written by tools/train_default_model.py --pack-only when the weights were packed)."""
+    image_path = require(DATA / "lsp" / "images" / "im1001.jpg")
+    expected = json.loads(EXPECTED.read_text())
+    persons = posekit.load()(str(image_path))
+    assert len(persons) == 1
+    got = persons[0]["keypoints"]
+    np.testing.assert_allclose(got[:, :2], np.array(expected["keypoints"])[:, :2], atol=3.0)
+
+
+def test_readme_quickstart_runs_as_written(tmp_path, monkeypatch):
+    """The README's Python quickstart block, executed verbatim from a folder holding the demo photo."""
+    photo = require(DATA / "images" / "zidane.jpg")
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(block.strip().splitlines()) <= 10
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photo.jpg").write_bytes(photo.read_bytes())
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert (tmp_path / "photo_pose.jpg").is_file()
+    assert len(namespace["persons"]) >= 1
