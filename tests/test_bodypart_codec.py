@@ -53,12 +53,13 @@ def test_limb_map_floor_and_average():
 def test_keypoint_gaussian_sigma9_truncated():
     codec = two_point_codec()
     t = codec.encode(np.array([[[21.5, 33.5], [61.5, 33.5]]]), np.ones((1, 2)))["targets"]
-    a = t[1]   # channel order: 1 limb, then keypoints a, b, then mask, background
+    a = t[1]   # channel order: 1 limb, then keypoints a, b, then mask, max over keypoints
     assert a[8, 5] == pytest.approx(1.0)
     assert a[8, 6] == pytest.approx(math.exp(-16 / 162), rel=1e-5)
     assert a[8, 11] == pytest.approx(math.exp(-576 / 162), rel=1e-5)   # 24 px: 0.029 kept
     assert a[8, 12] == 0.0                                              # 28 px: 0.0079 < 0.01
-    np.testing.assert_allclose(t[4], 1 - t[1:3].max(0), atol=1e-6)      # background channel
+    # The last channel is the max of the keypoint maps (official py_data_heatmapper.py), not 1 - max.
+    np.testing.assert_allclose(t[4], t[1:3].max(0), atol=1e-6)
 
 
 def test_invisible_endpoint_means_no_limb():

@@ -69,3 +69,21 @@ def test_cosine_begins_at_the_chosen_epoch():
     halfway = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 0.5))
     assert np.isclose(schedule.factor(30), halfway)
     assert np.isclose(schedule.factor(39), 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 19 / 20)))
+
+
+def test_periodic_schedule_restarts_like_simple_pose():
+    """Simple Pose's adjust_learning_rate: factor epoch // 15, and from epoch 78 (epoch - 78) // 5, so the
+    lr jumps back to its base at 78 (a warm restart) and drops x0.2 at 83, 88, 93, 98."""
+    from posekit.config import TrainConfig
+    from posekit.training.schedule import LrSchedule
+    cfg = TrainConfig(epochs=100, schedule="periodic", step_every=15, restart_epoch=78, restart_step_every=5,
+                      gamma=0.2)
+    schedule = LrSchedule(cfg, iters_per_epoch=10)
+    expected = {0: 1, 14: 1, 15: 0.2, 30: 0.04, 75: 0.2 ** 5, 77: 0.2 ** 5, 78: 1, 82: 1, 83: 0.2, 93: 0.2 ** 3,
+                99: 0.2 ** 4}
+    for epoch, factor in expected.items():
+        assert abs(schedule.factor(epoch * 10 + 5) - factor) < 1e-12, epoch
+    from posekit.config import load_config
+    repo = __import__("pathlib").Path(__file__).resolve().parents[1]
+    coco = load_config(repo / "configs" / "simplepose-imhn_coco-512.yaml").train
+    assert (coco.schedule, coco.step_every, coco.restart_epoch, coco.restart_step_every) == ("periodic", 15, 78, 5)

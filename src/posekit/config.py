@@ -235,9 +235,14 @@ class TrainConfig:
     weight_decay: float = 0.0
     no_decay_norm_bias: bool = True        # no weight decay on norm layers and biases
     momentum: float = 0.9                  # sgd only
-    schedule: str = "step"                 # step | cosine | constant
+    schedule: str = "step"                 # step | periodic | cosine | constant
     steps: list[int] = field(default_factory=list)  # epochs at which step decay applies
     gamma: float = 0.1
+    # periodic: x gamma every `step_every` epochs; from `restart_epoch` (if > 0) the count restarts
+    # at 0 (lr back to its base) and steps every `restart_step_every` epochs (Simple Pose: 15, 78, 5).
+    step_every: int = 0
+    restart_epoch: int = 0
+    restart_step_every: int = 0
     warmup_iters: int = 0
     warmup_ratio: float = 0.001
     min_lr_ratio: float = 0.0              # cosine floor as a fraction of lr
@@ -260,8 +265,13 @@ class TrainConfig:
     def check(self) -> None:
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ConfigError(f"config key 'train.optimizer': '{self.optimizer}' is not one of adam, adamw, sgd")
-        if self.schedule not in ("step", "cosine", "constant"):
-            raise ConfigError(f"config key 'train.schedule': '{self.schedule}' is not one of step, cosine, constant")
+        if self.schedule not in ("step", "periodic", "cosine", "constant"):
+            raise ConfigError(f"config key 'train.schedule': '{self.schedule}' is not one of step, periodic, cosine, "
+                              "constant")
+        if self.schedule == "periodic" and self.step_every <= 0:
+            raise ConfigError("config key 'train.step_every': the periodic schedule needs a positive step_every")
+        if self.restart_epoch > 0 and self.restart_step_every <= 0:
+            raise ConfigError("config key 'train.restart_step_every': must be positive when restart_epoch is set")
         if self.epochs <= 0:
             raise ConfigError("config key 'train.epochs': must be positive")
         if self.lr <= 0:

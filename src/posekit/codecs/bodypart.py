@@ -1,7 +1,8 @@
 """Simple Pose body-part codec: keypoint Gaussians + body-part ("limb") maps, greedy decoding.
 
 Target channels (the published order): body parts 0..L-1, keypoints L..L+K-1, the person mask, and
-the "reverse keypoint" background 1 - max(keypoint maps). For COCO, K = 18 (COCO-17 + a neck, the
+the max over the keypoint maps (py_data_heatmapper.py writes np.amax there; its comment notes the
+original 1 - max was dropped). For COCO, K = 18 (COCO-17 + a neck, the
 shoulders' midpoint) and L = 30, so 50 channels. All maps are sampled at the centres of the output
 pixels (stride 4), in input-pixel units, so sigma is given in input pixels.
 
@@ -198,8 +199,8 @@ class BodyPartCodec:
         else:
             mask = ((limbs > self.limb_floor + 1e-6).any(0) | (kps > 0).any(0)).astype(np.uint8)
         mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
-        background = 1.0 - (kps.max(0) if len(kps) else np.zeros((h, w), np.float32))
-        targets = np.concatenate([limbs, kps, mask[None].astype(np.float32), background[None]])
+        keypoint_max = kps.max(0) if len(kps) else np.zeros((h, w), np.float32)
+        targets = np.concatenate([limbs, kps, mask[None].astype(np.float32), keypoint_max[None]])
         return {"targets": np.clip(targets, 0.0, 1.0).astype(np.float32)}
 
     # ---------------------------------------------------------------- decode

@@ -2,7 +2,9 @@
 
 The factor applied to each parameter group's base lr is a pure function of the global iteration:
 a linear warm-up from `warmup_ratio` to 1 over `warmup_iters` iterations (mmengine LinearLR by
-iteration), multiplied by the main schedule: `step` (x gamma at each epoch in `steps`), `cosine`
+iteration), multiplied by the main schedule: `step` (x gamma at each epoch in `steps`), `periodic`
+(x gamma every `step_every` epochs, with an optional warm restart at `restart_epoch` after which it
+steps every `restart_step_every` epochs, as Simple Pose's train_distributed.py), `cosine`
 (flat until the warm-up ends and `cosine_begin_epoch` is reached, then from 1 down to
 `min_lr_ratio` over the remaining iterations) or `constant`.
 """
@@ -33,6 +35,12 @@ class LrSchedule:
         if cfg.schedule == "step":
             epoch = iteration // self.iters_per_epoch
             main = cfg.gamma ** sum(epoch >= s for s in cfg.steps)
+        elif cfg.schedule == "periodic":
+            epoch = iteration // self.iters_per_epoch
+            if cfg.restart_epoch > 0 and epoch >= cfg.restart_epoch:
+                main = cfg.gamma ** ((epoch - cfg.restart_epoch) // cfg.restart_step_every)
+            else:
+                main = cfg.gamma ** (epoch // cfg.step_every)
         elif cfg.schedule == "cosine":
             begin = max(cfg.warmup_iters, cfg.cosine_begin_epoch * self.iters_per_epoch)
             span = max(1, self.total_iters - begin)
