@@ -100,7 +100,19 @@ def test_snapshot_frozen_within_epoch_and_refreshed_at_its_end(tmp_path, image_f
     assert not torch.equal(epoch1[-1][2], ends[0])  # while the teacher itself trains on
     assert torch.equal(strategy.teacher1_last[3].weight, ends[1])
     assert int(strategy.snapshot_epoch) == 1
-    assert not strategy.teacher1_last.training and strategy.teacher1.training
+    # The previous epoch's networks run in train mode like the current ones (official last_epoch_model):
+    # BatchNorm normalises with the batch's own statistics, not the snapshot's running ones.
+    assert strategy.teacher1_last.training and strategy.teacher2_last.training and strategy.teacher1.training
+    easy = torch.randn(4, 3, 64, 32) * 3 + 2
+    strategy.teacher1_last[1].running_mean.fill_(50.0)  # running statistics must not matter in training
+    with torch.no_grad():
+        batch_stats = torch.nn.functional.batch_norm(strategy.teacher1_last[0](easy), None, None,
+                                                     strategy.teacher1_last[1].weight, strategy.teacher1_last[1].bias,
+                                                     training=True)
+        expected = strategy.teacher1_last[3](strategy.teacher1_last[2](batch_stats))
+        np.testing.assert_allclose(strategy.teacher1_last(easy).numpy(), expected.numpy(), atol=1e-5)
+    strategy.eval()
+    assert not strategy.teacher1_last.training
     stats = strategy.log_stats()
     assert 0.0 <= stats["masked_share"] <= 1.0 and stats["inconsistency"] >= 0.0
 

@@ -80,7 +80,10 @@ def keypoint_weights(params: SSPCMParams, peak1: torch.Tensor, peak2: torch.Tens
 
 
 def _frozen_copy(model: nn.Module) -> nn.Module:
-    frozen = copy.deepcopy(model).eval()
+    """A gradient-free copy. It follows the strategy's train/eval mode like the current teachers: the
+    official last_epoch_model runs in train mode, so BatchNorm normalises with the statistics of the
+    batch it sees (the same easy view as the teachers), which the pair selection depends on."""
+    frozen = copy.deepcopy(model)
     for p in frozen.parameters():
         p.requires_grad_(False)
     return frozen
@@ -103,11 +106,6 @@ class SSPCMStrategy(SemiStrategy):
     def _empty_stats(epoch: int) -> dict[str, float]:
         return {"epoch": epoch, "score_sum": 0.0, "kept": 0.0, "masked": 0.0, "total": 0.0}
 
-    def train(self, mode: bool = True) -> "SSPCMStrategy":
-        super().train(mode)
-        self.teacher1_last.eval()  # a frozen copy keeps its running statistics
-        self.teacher2_last.eval()
-        return self
 
     # -------------------------------------------------------------------------------- loss
     def pseudo_labels(self, easy: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
