@@ -1,9 +1,13 @@
-"""`posekit predict SOURCE --checkpoint CKPT --out DIR`: poses for an image or a folder of images."""
+"""`posekit predict SOURCE --out DIR [--checkpoint CKPT]`: poses for an image, a folder of images, a
+video file or a camera, with the shipped default model unless a checkpoint or model file is given."""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,21 +17,37 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="run a checkpoint on an image or a folder; writes COCO results + drawings")
-    p.add_argument("source", help="an image file or a folder of images")
-    p.add_argument("--checkpoint", required=True, help="a posekit checkpoint")
-    p.add_argument("--out", required=True, help="output folder (results.json and drawn images)")
+    p = sub.add_parser("predict", help="run a model on images, a folder, a video or a camera; "
+                                       "writes results + drawings")
+    p.add_argument("source", help="an image, a folder of images, a video (.mp4 .avi .mov .mkv .webm) "
+                                  "or a camera index such as 0")
+    p.add_argument("--checkpoint", help="a posekit checkpoint or model file (default: the shipped default model)")
+    p.add_argument("--out", required=True, help="output folder (results.json and drawn images; for a video "
+                                                "<name>.jsonl and <name>_pose.mp4)")
     p.add_argument("--config", help="experiment YAML (default: the one stored in the checkpoint)")
-    p.add_argument("--detections", help="COCO detections JSON (image_id, bbox, score) for top-down boxes")
-    p.add_argument("--images-json", help="COCO JSON whose 'images' give the ids used by --detections "
-                                         "(default: files numbered in sorted order from 0)")
+    p.add_argument("--detections", help="COCO detections JSON (a list of {image_id, bbox, score}, or the "
+                                        "output of `posekit detect`) for top-down boxes")
+    p.add_argument("--images-json", help="COCO JSON whose 'images' give the ids used by --detections (default: the "
+                                         "detections file's own 'images', else files numbered in sorted order from 0)")
     p.add_argument("--detector", help="person detector ONNX (end-to-end RTMDet); default: whole image as one box")
     p.add_argument("--det-threshold", type=float, default=0.3)
     p.add_argument("--kpt-threshold", type=float, default=0.3, help="draw keypoints scoring above this")
     p.add_argument("--no-flip", action="store_true")
     p.add_argument("--no-draw", action="store_true")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    video = p.add_argument_group("video and camera (see docs/video.md)")
+    video.add_argument("--max-frames", type=int, help="stop after this many frames")
+    video.add_argument("--track", action="store_true", help="give each person an id that lasts across frames")
+    video.add_argument("--track-metric", choices=("oks", "iou"), default="oks",
+                       help="match persons by keypoint similarity (OKS) or box overlap (IoU)")
+    video.add_argument("--track-threshold", type=float, default=0.3, help="least OKS/IoU that continues a track")
+    video.add_argument("--track-max-age", type=int, default=5, help="frames a person may be unseen and keep their id")
+    video.add_argument("--smooth", action="store_true", help="One-Euro filter on each tracked person's keypoints "
+                                                             "(turns --track on)")
+    video.add_argument("--min-cutoff", type=float, default=1.0, help="One-Euro cutoff at rest, Hz (lower: smoother)")
+    video.add_argument("--beta", type=float, default=5.0, help="One-Euro speed coefficient (higher: less lag)")
+    video.add_argument("--d-cutoff", type=float, default=1.0, help="One-Euro cutoff of the speed estimate, Hz")
     p.set_defaults(run=run)
 
 
@@ -42,67 +62,211 @@ def list_images(source: Path) -> list[Path]:
     raise FileNotFoundError(f"{source}: no such image or folder")
 
 
-def image_ids(files: list[Path], images_json: str | None) -> list[int]:
-    if not images_json:
+def image_ids(files: list[Path], images: list[dict] | None, where: str | None) -> list[int]:
+    """Ids from COCO 'images' entries matched by file name (`where` names their file), else 0, 1, 2..."""
+    if images is None:
         return list(range(len(files)))
-    from posekit.data.readers.common import load_json
-    by_name = {Path(im["file_name"]).name: int(im["id"]) for im in load_json(Path(images_json)).get("images", [])}
+    try:
+        by_name = {Path(im["file_name"]).name: int(im["id"]) for im in images}
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{where}: each 'images' entry needs a file_name and an integer id") from None
     missing = [f.name for f in files if f.name not in by_name]
     if missing:
-        raise ValueError(f"{images_json}: no image entry for {missing[:3]}")
+        raise ValueError(f"{where}: no image entry for {missing[:3]}")
     return [by_name[f.name] for f in files]
 
 
-def load_detections(path: str | None) -> dict[int, np.ndarray]:
+def load_detections(path: str | None) -> tuple[dict[int, np.ndarray], list[dict] | None]:
+    """Person boxes (x, y, w, h, score) per image id, and the file's 'images' when it has them: a COCO
+    detections list, or a COCO JSON whose annotations are the boxes (what `posekit detect` writes)."""
     if not path:
-        return {}
+        return {}, None
     from posekit.data.readers.common import load_json
-    rows = load_json(Path(path))
-    if not isinstance(rows, list):
-        raise ValueError(f"{path}: a COCO detections JSON is a list of {{image_id, bbox, score}}")
+    data = load_json(Path(path), "detections")
+    images = None
+    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
+        rows, images = data["annotations"], data.get("images")
+        if images is not None and not isinstance(images, list):
+            raise ValueError(f"{path}: 'images' must be a list")
+    elif isinstance(data, list):
+        rows = data
+    else:
+        raise ValueError(f"{path}: detections are a COCO list of {{image_id, bbox, score}} "
+                         "or a COCO JSON with them as 'annotations'")
     boxes: dict[int, list] = {}
     for i, row in enumerate(rows):
         try:
             if int(row.get("category_id", 1)) == 1:
                 boxes.setdefault(int(row["image_id"]), []).append([*map(float, row["bbox"][:4]), float(row.get("score", 1.0))])
-        except (KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError):
             raise ValueError(f"{path}: detection {i} lacks image_id/bbox/score") from None
-    return {k: np.asarray(v) for k, v in boxes.items()}
+    return {k: np.asarray(v) for k, v in boxes.items()}, images
+
+
+def resolve_device(name: str | None) -> str:
+    import torch
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name}: not a device name (cpu, cuda, cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise ValueError(f"--device {name}: {why}; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return name
+
+
+def drawing_names(files: list[Path]) -> dict[Path, str]:
+    """<stem>_pose.jpg, or <stem>_<suffix>_pose.jpg where files differ only in suffix (a.jpg, a.png)."""
+    stems = Counter(f.stem for f in files)
+    names: dict[Path, str] = {}
+    taken: set[str] = set()
+    for f in files:
+        name = f"{f.stem}_pose.jpg" if stems[f.stem] == 1 else f"{f.stem}_{f.suffix[1:]}_pose.jpg"
+        base, n = name[:-len("_pose.jpg")], 2
+        while name in taken:  # a_jpg.png beside a.jpg and a.png
+            name, n = f"{base}_{n}_pose.jpg", n + 1
+        taken.add(name)
+        names[f] = name
+    return names
+
+
+def build_model(args: argparse.Namespace, detector: Any) -> Any:
+    from posekit.inference.api import PoseModel, load
+    device = resolve_device(args.device)
+    if args.config:
+        from posekit.experiment import load_experiment
+        if not args.checkpoint:
+            raise ValueError("--config goes with --checkpoint (the default model carries its own settings)")
+        cfg, estimator = load_experiment(args.checkpoint, args.config)
+        return PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
+                         device, not args.no_flip, name=cfg.model.name)
+    return load(args.checkpoint, detector=detector, device=device, flip_test=not args.no_flip)
+
+
+def threshold_note(count: int, what: str, threshold: float) -> str:
+    return (f"{count} {what} had no keypoint above --kpt-threshold {threshold}, so their drawings show boxes "
+            "only; lower it to see them")
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
+    from posekit.inference.video import is_video_source
+    if is_video_source(args.source):
+        return run_video(args)
+    return run_images(args)
+
+
+def run_video(args: argparse.Namespace) -> int:
+    from posekit.inference.smoothing import PoseSmoother
+    from posekit.inference.tracking import PoseTracker
+    from posekit.inference.video import VideoSource
+    from posekit.inference.video import run_video as predict_video
+
+    if args.detections or args.images_json:
+        raise ValueError("--detections/--images-json are for images; in a video persons come from --detector "
+                         "(or the whole frame)")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
+    smoother = PoseSmoother(args.min_cutoff, args.beta, args.d_cutoff) if args.smooth else None
+    tracking = args.track or args.smooth
+    if tracking:  # the parameters checked before the model loads; the sigmas come with it
+        PoseTracker(None, args.track_metric, args.track_threshold, args.track_max_age)
+    video = VideoSource(args.source)  # a missing or unreadable video is named before the model loads
+    try:
+        detector = None
+        if args.detector:
+            from posekit.inference.detector import PersonDetector
+            detector = PersonDetector(args.detector, score_threshold=args.det_threshold)
+        model = build_model(args, detector)
+    except BaseException:
+        video.close()
+        raise
+    tracker = None
+    if tracking:
+        tracker = PoseTracker(model.keypoint_set.sigmas, args.track_metric, args.track_threshold,
+                              args.track_max_age, args.kpt_threshold)
+    summary = predict_video(model, video, args.out, tracker=tracker, smoother=smoother,
+                            max_frames=args.max_frames, kpt_threshold=args.kpt_threshold, draw=not args.no_draw)
+    tracks = f", {summary['tracks']} track ids" if summary["tracks"] is not None else ""
+    stopped = " (stopped by Ctrl+C)" if summary["interrupted"] else ""
+    print(f"{summary['persons']} poses in {summary['frames']} frames{tracks}{stopped} -> {summary['jsonl']}"
+          + (f", {summary['video']}" if summary["video"] else ""))
+    if summary["frames_below_kpt_threshold"]:
+        print(threshold_note(summary["frames_below_kpt_threshold"], "frames", args.kpt_threshold))
+    if args.json:
+        emit_json(summary)
+    return 130 if summary["interrupted"] and not video.camera else 0
+
+
+def run_images(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from posekit.data.io import load_image
-    from posekit.experiment import load_experiment, write_results
-    from posekit.inference.predictor import Predictor
+    from posekit.data.records import DataError
     from posekit.visualize import draw_poses, save_rgb
 
+    if args.track or args.smooth or args.max_frames is not None:
+        raise ValueError(f"--track, --smooth and --max-frames are for a video or a camera; {args.source} "
+                         "is read as images")
     files = list_images(Path(args.source))
-    ids = image_ids(files, args.images_json)
-    detections = load_detections(args.detections)
-    cfg, estimator = load_experiment(args.checkpoint, args.config)
+    detections, det_images = load_detections(args.detections)
+    if args.images_json:
+        from posekit.data.readers.common import load_json
+        coco = load_json(Path(args.images_json))
+        if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
+            raise ValueError(f"{args.images_json}: not a COCO JSON with an 'images' list")
+        ids = image_ids(files, coco["images"], args.images_json)
+    else:
+        ids = image_ids(files, det_images, args.detections)
     detector = None
     if args.detector and not detections:
         from posekit.inference.detector import PersonDetector
         detector = PersonDetector(args.detector, score_threshold=args.det_threshold)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    predictor = Predictor(estimator, cfg.paradigm, cfg.data.input_size, detector, device, not args.no_flip)
+    model = build_model(args, detector)
     out = Path(args.out)
-    predictions = []
+    names = drawing_names(files)
+    predictions, skipped, below_threshold = [], [], 0
     for path, image_id in tqdm(list(zip(files, ids)), desc="predict", disable=len(files) < 2):
-        image = load_image(path)
+        try:
+            image = load_image(path)
+        except DataError as exc:  # in a folder, one bad file costs its own results only
+            if len(files) == 1:
+                raise
+            skipped.append(str(exc))
+            tqdm.write(f"posekit predict: warning: {exc}; skipped", file=sys.stderr)
+            continue
         boxes = detections.get(image_id, np.zeros((0, 5))) if detections else None
-        poses = predictor(image, image_id, boxes) if boxes is None or len(boxes) else []
+        poses = model.predictor(image, image_id, boxes) if boxes is None or len(boxes) else []
+        for pose in poses:
+            pose["file_name"] = path.name
         predictions.extend(poses)
+        if poses and not any((np.asarray(p["keypoints"])[:, 2] > args.kpt_threshold).any() for p in poses):
+            below_threshold += 1
         if not args.no_draw:
-            drawn = draw_poses(image, [p["keypoints"] for p in poses], estimator.keypoint_set, args.kpt_threshold,
+            drawn = draw_poses(image, [p["keypoints"] for p in poses], model.keypoint_set, args.kpt_threshold,
                                boxes=[p["bbox"] for p in poses if "bbox" in p])
-            save_rgb(out / f"{path.stem}_pose.jpg", drawn)
+            save_rgb(out / names[path], drawn)
+    if len(skipped) == len(files):
+        raise ValueError(f"{args.source}: none of the {len(files)} images could be read (first: {skipped[0]})")
     write_results(predictions, out / "results.json")
-    summary = {"images": len(files), "poses": len(predictions), "results": str(out / "results.json")}
-    print(f"{summary['poses']} poses in {summary['images']} images -> {summary['results']}")
+    summary = {"images": len(files) - len(skipped), "skipped": len(skipped), "poses": len(predictions),
+               "no_keypoint_above_threshold": below_threshold, "results": str(out / "results.json")}
+    unreadable = f" ({len(skipped)} unreadable image{'s' * (len(skipped) > 1)} skipped)" if skipped else ""
+    print(f"{summary['poses']} poses in {summary['images']} images{unreadable} -> {summary['results']}")
+    if below_threshold:
+        print(threshold_note(below_threshold, "images", args.kpt_threshold))
     if args.json:
         emit_json(summary)
     return 0
+
+
+def write_results(predictions: list[dict[str, Any]], path: Path) -> None:
+    """COCO results JSON with each row's file name beside its image id, so rows are read without a map."""
+    rows = [{"image_id": int(p["image_id"]), "file_name": p["file_name"], "category_id": 1,
+             "keypoints": np.asarray(p["keypoints"], dtype=float).reshape(-1).round(3).tolist(),
+             "score": round(float(p["score"]), 5)} for p in predictions]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows))
