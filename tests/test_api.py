@@ -163,3 +163,41 @@ def test_readme_quickstart_runs_as_written(tmp_path, monkeypatch):
     exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "photo_pose.jpg").is_file()
     assert len(namespace["persons"]) >= 1
+
+
+def test_refine_box_from_confident_keypoints():
+    from posekit.inference.predictor import refine_box
+    kpts = np.array([[10, 20, 0.9], [30, 20, 0.8], [10, 60, 0.7], [30, 60, 0.9], [200, 200, 0.1]], np.float32)
+    box = refine_box(kpts, 100, 100)  # the low-scoring outlier is left out; padded 1.25x, clipped
+    np.testing.assert_allclose(box, [7.5, 15.0, 25.0, 50.0])
+    assert refine_box(kpts[:3], 100, 100) is None  # too few keypoints
+    assert refine_box(np.zeros((5, 3), np.float32), 100, 100) is None
+
+
+class _StubPerson(torch.nn.Module):
+    """A 'network' that always finds the same person in image pixels, more sure of it in closer crops."""
+    keypoint_set = None
+    points = np.array([[100, 100], [140, 100], [100, 180], [140, 180]], np.float64)
+
+    def predict(self, batch, flip_test=True):
+        from posekit.data.transforms.geometry import apply_affine, invert_affine
+        results = []
+        for warp, image_id in zip(batch["warp"], batch["image_id"]):
+            zoom = abs(np.linalg.det(np.asarray(warp)[:, :2])) ** 0.5  # input px per image px
+            kpts = np.column_stack([self.points, np.full(4, min(1.0, zoom))])
+            assert np.allclose(apply_affine(apply_affine(self.points, warp), invert_affine(warp)), self.points)
+            results.append([{"image_id": int(image_id), "keypoints": kpts, "score": float(min(1.0, zoom))}])
+        return results
+
+
+def test_predictor_refine_looks_again_around_the_person():
+    from posekit.inference.predictor import Predictor
+    image = np.zeros((400, 600, 3), np.uint8)
+    plain = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.0)
+    refined = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.0, refine=True)
+    assert plain(image)[0]["bbox"] == [0.0, 0.0, 600.0, 400.0]
+    second = refined(image)[0]
+    np.testing.assert_allclose(second["bbox"], [95.0, 90.0, 50.0, 100.0])  # keypoint box padded 1.25x
+    assert second["score"] > plain(image)[0]["score"]
+    given = refined(image, boxes=np.array([[0, 0, 600, 400]]))  # boxes given: no second look
+    assert given[0]["bbox"] == [0.0, 0.0, 600.0, 400.0]

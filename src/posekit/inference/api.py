@@ -40,16 +40,19 @@ class PoseModel:
     An array is taken as BGR (OpenCV's order); pass `rgb=True` to the call for RGB arrays. Top-down
     models find persons with `detector` (an RTMDet ONNX path or a callable image_rgb -> (N, 5) x, y, w,
     h, score), else take the whole image as the one person's box; `boxes=` overrides both per call.
+    refine (a model file's setting): with the whole image as the box, a second look at a crop around
+    the first pass's keypoints (inference.predictor.Predictor).
     """
 
     def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int], bbox_padding: float = 1.25,
                  detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
-                 name: str = "", info: dict | None = None):
+                 name: str = "", info: dict | None = None, refine: bool = False):
         from posekit.inference.predictor import Predictor
         if isinstance(detector, (str, Path)):
             from posekit.inference.detector import PersonDetector
             detector = PersonDetector(detector)
-        self.predictor = Predictor(estimator, paradigm, input_size, detector, device, flip_test, bbox_padding)
+        self.predictor = Predictor(estimator, paradigm, input_size, detector, device, flip_test, bbox_padding,
+                                   refine=refine)
         self.name = name
         self.info = dict(info or {})
 
@@ -151,7 +154,7 @@ def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: 
         _check_expected(path, expect, name)
         estimator = estimator_from_model_file(state, str(path))
         return PoseModel(estimator, "topdown", state["input_size"], state["bbox_padding"], detector, device,
-                         flip_test, name=name, info=state.get("info"))
+                         flip_test, name=name, info=state.get("info"), refine=bool(state.get("refine", False)))
     from posekit.experiment import load_experiment
     cfg, estimator = load_experiment(path)
     _check_expected(path, expect, cfg.model.name)

@@ -12,10 +12,33 @@ from posekit.data.transforms.geometry import bbox_xywh_to_center_scale, get_warp
 from posekit.estimators.base import Estimator
 
 
+def refine_box(keypoints: np.ndarray, width: int, height: int, padding: float = 1.25) -> np.ndarray | None:
+    """A person box (x, y, w, h) around a first pass's keypoints for a second, closer look: the box of
+    the keypoints scoring at least half the best score, padded `padding`x and clipped to the image;
+    None when fewer than 4 keypoints qualify or the box is degenerate."""
+    scores = keypoints[:, 2]
+    if not np.isfinite(keypoints).all() or scores.max() <= 0:
+        return None
+    points = keypoints[scores >= 0.5 * scores.max(), :2]
+    if len(points) < 4:
+        return None
+    (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
+    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * padding, (y2 - y1) * padding
+    x1, y1 = max(0.0, cx - w / 2), max(0.0, cy - h / 2)
+    x2, y2 = min(float(width), cx + w / 2), min(float(height), cy + h / 2)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return None
+    return np.array([x1, y1, x2 - x1, y2 - y1])
+
+
 class Predictor:
+    """refine: with no detector and no boxes (the whole image is the box), look again at a crop around
+    the first pass's keypoints and keep the second pass when its pose score is at least the first's.
+    A small person in a large photo then gets the input resolution a detector's box would give it."""
+
     def __init__(self, estimator: Estimator, paradigm: str, input_size: Sequence[int], detector: Any = None,
                  device: str | torch.device = "cpu", flip_test: bool = True, padding: float = 1.25,
-                 batch_size: int = 16):
+                 batch_size: int = 16, refine: bool = False):
         self.estimator = estimator.to(device).eval()
         self.paradigm = paradigm
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -24,6 +47,7 @@ class Predictor:
         self.flip_test = flip_test
         self.padding = padding
         self.batch_size = batch_size
+        self.refine = refine
 
     def boxes_for(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
         """(N, 5) x, y, w, h, score: the given boxes, else the detector's, else the whole image."""
@@ -39,7 +63,17 @@ class Predictor:
     def __call__(self, image: np.ndarray, image_id: int = 0, boxes: np.ndarray | None = None) -> list[dict[str, Any]]:
         if self.paradigm == "bottomup":
             return self._bottomup(image, image_id)
-        boxes = self.boxes_for(image, boxes)
+        whole_image = (boxes is None or not len(boxes)) and self.detector is None
+        results = self._topdown(image, image_id, self.boxes_for(image, boxes))
+        if self.refine and whole_image and results:
+            box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0])
+            if box is not None:
+                second = self._topdown(image, image_id, np.append(box, 1.0)[None])
+                if second[0]["score"] >= results[0]["score"]:
+                    results = second
+        return results
+
+    def _topdown(self, image: np.ndarray, image_id: int, boxes: np.ndarray) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         for start in range(0, len(boxes), self.batch_size):
             chunk = boxes[start:start + self.batch_size]
