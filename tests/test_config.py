@@ -81,3 +81,14 @@ def test_image_ids_keep_only_those_images_and_name_missing_ones(coco_subset):
     cfg = load_config(None, [f"data.train={gt}", "data.image_ids=[785,1]"])
     with pytest.raises(ConfigError, match=r"data.image_ids.*no image with id 1"):
         load_split(cfg, "train")
+
+
+def test_rtmpose_coco_configs_use_the_published_lr_per_image():
+    """Published: AdamW 4e-3 at a total batch of 2048 (auto_scale_lr off), i.e. 4e-3 / 2048 per image."""
+    from pathlib import Path
+
+    from posekit.config import load_config
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    for size in "tsml":
+        cfg = load_config(configs / f"rtmpose-{size}_coco-256x192.yaml")
+        assert abs(cfg.train.lr / cfg.data.batch_size - 4e-3 / 2048) < 1e-12, size
