@@ -100,17 +100,26 @@ def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def test_stage1_teacher_gets_no_gradient_and_stays_unchanged(tmp_path):
+@pytest.mark.parametrize("teacher_bn", ["train", "eval"])
+def test_stage1_teacher_gets_no_gradient_and_stays_unchanged(tmp_path, teacher_bn):
     torch.manual_seed(0)
     teacher, student = estimator("rtmpose-s"), estimator("rtmpose-t")  # 512 -> 384 channels: aligned
-    strategy = DistillStrategy(student, teacher, DistillParams(stage=1), max_epochs=2)
+    strategy = DistillStrategy(student, teacher, DistillParams(stage=1, teacher_bn=teacher_bn), max_epochs=2)
     assert strategy.fea_loss.align is not None
     before_teacher, before_student = snapshot(teacher), snapshot(student)
+    strategy.train()
+    # Official fork: the runner's model.train() puts the frozen teacher's BatchNorm in train mode too.
+    assert teacher.training == (teacher_bn == "train")
     trainer = fit(strategy, tmp_path, make_batches(student))
     optimised = {id(p) for p in trainer.params}
     assert not optimised & {id(p) for p in teacher.parameters()}
     assert all(p.grad is None and not p.requires_grad for p in teacher.parameters())
-    assert all(torch.equal(v, before_teacher[k]) for k, v in teacher.state_dict().items())  # BN stats too
+    weights = {k for k, _ in teacher.named_parameters()}
+    assert all(torch.equal(v, before_teacher[k]) for k, v in teacher.state_dict().items() if k in weights)
+    stats_moved = any(not torch.equal(v, before_teacher[k]) for k, v in teacher.state_dict().items()
+                      if k.endswith("running_mean"))
+    assert stats_moved == (teacher_bn == "train")  # batch statistics feed the running ones only in train mode
+    strategy.eval()
     assert not teacher.training
     changed = [k for k, v in student.state_dict().items() if not torch.equal(v, before_student[k])]
     assert any(k.startswith("model.backbone.") for k in changed) and any(k.startswith("model.head.") for k in changed)
@@ -144,7 +153,8 @@ def test_decay_factor():
 def test_stage2_trains_only_the_head(tmp_path):
     torch.manual_seed(0)
     teacher, student = estimator("rtmpose-t"), estimator("rtmpose-t")
-    strategy = DistillStrategy(student, teacher, DistillParams(stage=2), max_epochs=2)
+    # teacher_bn eval: the shared backbone's statistics stay too (train mode moves them; tested above).
+    strategy = DistillStrategy(student, teacher, DistillParams(stage=2, teacher_bn="eval"), max_epochs=2)
     assert student.model.backbone is teacher.model.backbone
     before, teacher_before = snapshot(student), snapshot(teacher)
     trainer = fit(strategy, tmp_path, make_batches(student))

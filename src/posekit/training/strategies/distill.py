@@ -43,12 +43,19 @@ class DistillParams:
     logit_weight: float | None = None      # default 0.1 in stage 1, 1.0 in stage 2
     beta: float = 10.0                     # the student loss's beta (RTMPose's KLDiscretLoss)
     head_init: str = "fresh"               # stage 2: fresh head (official) or a copy of the teacher's
+    # The frozen teacher's BatchNorm while training. "train", as the official DWPose fork: its distiller
+    # sets teacher.eval() once, and the training loop's model.train() then puts it back in train mode, so
+    # BatchNorm uses each batch's statistics and updates its running ones (in stage 2 those of the shared
+    # backbone, which the merged model deploys). "eval": the teacher's stored statistics, never updated.
+    teacher_bn: str = "train"
 
     def check(self) -> None:
         if self.stage not in (1, 2):
             raise ConfigError(f"config key 'strategy_params.stage': {self.stage} is not 1 or 2")
         if self.head_init not in ("fresh", "teacher"):
             raise ConfigError(f"config key 'strategy_params.head_init': '{self.head_init}' is not fresh or teacher")
+        if self.teacher_bn not in ("train", "eval"):
+            raise ConfigError(f"config key 'strategy_params.teacher_bn': '{self.teacher_bn}' is not train or eval")
 
     @property
     def kd_weight(self) -> float:
@@ -100,7 +107,7 @@ class DistillStrategy(Strategy):
 
     def train(self, mode: bool = True) -> "DistillStrategy":
         super().train(mode)
-        self.teacher.eval()  # in stage 2 this keeps the shared backbone's BatchNorm statistics fixed too
+        self.teacher.train(mode and self.params.teacher_bn == "train")  # see DistillParams.teacher_bn
         return self
 
     def on_epoch_start(self, epoch: int) -> None:
