@@ -166,7 +166,7 @@ def test_readme_quickstart_runs_as_written(tmp_path, monkeypatch):
 
 
 def test_refine_box_from_confident_keypoints():
-    from posekit.inference.predictor import refine_box
+    from posekit.data.transforms.geometry import refine_box
     kpts = np.array([[10, 20, 0.9], [30, 20, 0.8], [10, 60, 0.7], [30, 60, 0.9], [200, 200, 0.1]], np.float32)
     box = refine_box(kpts, 100, 100)  # the low-scoring outlier is left out; padded 1.25x, clipped
     np.testing.assert_allclose(box, [7.5, 15.0, 25.0, 50.0])

@@ -22,6 +22,7 @@ COMMANDS = (
     "predict",
     "detect",
     "demo",
+    "export",
     "merge_distilled",
 )
 

@@ -168,3 +168,22 @@ def random_scale_rotation(rng: np.random.Generator, scale_range: Sequence[float]
     if rng.random() >= rotation_prob:
         angle = 0.0
     return factor, angle
+
+
+def refine_box(keypoints: np.ndarray, width: int, height: int, padding: float = 1.25) -> np.ndarray | None:
+    """A person box (x, y, w, h) around a first pass's keypoints (K, 3: x, y, score) for a second, closer
+    look: the box of the keypoints scoring at least half the best score, padded `padding`x and clipped to
+    the image; None when fewer than 4 keypoints qualify or the box is degenerate."""
+    scores = keypoints[:, 2]
+    if not np.isfinite(keypoints).all() or scores.max() <= 0:
+        return None
+    points = keypoints[scores >= 0.5 * scores.max(), :2]
+    if len(points) < 4:
+        return None
+    (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
+    cx, cy, w, h = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) * padding, (y2 - y1) * padding
+    x1, y1 = max(0.0, cx - w / 2), max(0.0, cy - h / 2)
+    x2, y2 = min(float(width), cx + w / 2), min(float(height), cy + h / 2)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return None
+    return np.array([x1, y1, x2 - x1, y2 - y1])

@@ -1,0 +1,163 @@
+"""A callable pose predictor over an exported ONNX file: person boxes -> crops -> one onnxruntime call
+for all crops (and their mirrors, for the flip test) -> vectorised decode -> poses in image pixels.
+
+Results have the form of `posekit.load()`'s: a list of dicts with "keypoints" ((K, 3) float32 x, y,
+score), "bbox" (x, y, w, h) and "score", computed the way the torch Predictor computes them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence, Union
+
+import numpy as np
+
+from posekit.data.transforms.geometry import refine_box
+from posekit.keypoints import KeypointSet
+from posekit.runtime.decode import build_decoder
+from posekit.runtime.metadata import ModelMetadata
+from posekit.runtime.preprocess import crop_batch, crop_warps, to_image
+
+ImageLike = Union[str, Path, np.ndarray]
+# COCO-style rescoring, as TopDownEstimator.predict: mean of the keypoint scores above this.
+CONFIDENT_KEYPOINT = 0.2
+
+
+class Persons(list):
+    """The persons found in one image: a list of dicts that also knows its keypoint set (names,
+    skeleton), as posekit.load()'s results do."""
+
+    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None):
+        super().__init__(persons)
+        self.keypoint_set = keypoint_set
+
+
+class RuntimePredictor:
+    """Call on an image path or an H x W x 3 uint8 array (BGR as cv2.imread gives; `rgb=True` for RGB),
+    or on a list of them. Boxes come from `boxes=` ((N, 4) x, y, w, h or (N, 5) with score), else the
+    detector, else the whole image is the one box."""
+
+    def __init__(self, path: str | Path, detector: str | Path | Callable[[np.ndarray], np.ndarray] | None = None,
+                 threads: int = 0, flip_test: bool = True):
+        path = Path(path)
+        self.session = _session(path, threads)
+        self.metadata = ModelMetadata.from_props(self.session.get_modelmeta().custom_metadata_map, str(path))
+        meta = self.metadata
+        if meta.paradigm != "topdown":
+            raise ValueError(f"{path}: a {meta.paradigm} model ({meta.model}); posekit.runtime runs top-down models "
+                             "only (run bottom-up ones with posekit.load(CHECKPOINT))")
+        self.decoder = build_decoder(meta.codec, meta.codec_params, str(path))
+        image_input = self.session.get_inputs()[0]
+        if list(image_input.shape[2:]) != [meta.input_size[1], meta.input_size[0]]:
+            raise ValueError(f"{path}: the graph takes {image_input.shape[2:]} (h, w) crops but its metadata "
+                             f"says input_size {meta.input_size} (w, h)")
+        self.input_name = image_input.name
+        flip_pairs = tuple((i, j) for i, j in enumerate(meta.flip_index) if i < j)
+        self.keypoint_set = KeypointSet(meta.keypoint_set, meta.keypoint_names, flip_pairs, skeleton=meta.skeleton)
+        self.flip_index = np.asarray(meta.flip_index, dtype=np.int64)
+        if isinstance(detector, (str, Path)):
+            from posekit.inference.detector import PersonDetector
+            detector = PersonDetector(detector, threads=threads)
+        self.detector = detector
+        self.flip_test = flip_test
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.metadata.input_size
+
+    def __repr__(self) -> str:
+        w, h = self.input_size
+        return f"RuntimePredictor({self.metadata.model}, {self.metadata.keypoint_set}, input {w}x{h}, onnxruntime)"
+
+    def __call__(self, images: ImageLike | list[ImageLike], boxes: np.ndarray | None = None,
+                 rgb: bool = False) -> Persons | list[Persons]:
+        if isinstance(images, (list, tuple)):
+            return [self._one(image, boxes, rgb) for image in images]
+        return self._one(images, boxes, rgb)
+
+    def _one(self, image: ImageLike, boxes: np.ndarray | None, rgb: bool) -> Persons:
+        image, rgb = read_image(image, rgb)
+        whole_image = (boxes is None or not len(boxes)) and self.detector is None
+        persons = self._poses(image, self.boxes_for(image, boxes, rgb), rgb)
+        if self.metadata.refine and whole_image and persons:
+            # As the torch Predictor: a second look around the first pass's keypoints, kept when it
+            # scores at least as well.
+            box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0])
+            if box is not None:
+                second = self._poses(image, np.append(box, 1.0)[None], rgb)
+                if second[0]["score"] >= persons[0]["score"]:
+                    persons = second
+        return persons
+
+    def _poses(self, image: np.ndarray, boxes: np.ndarray, rgb: bool) -> Persons:
+        if not len(boxes):
+            return Persons([], self.keypoint_set)
+        batch, warps = self.preprocess(image, boxes, rgb)
+        return self.decode(self.infer(batch), warps, boxes)
+
+    # The three stages, public so that benchmarks can time them apart.
+    def boxes_for(self, image: np.ndarray, boxes: np.ndarray | None, rgb: bool) -> np.ndarray:
+        """(N, 5) x, y, w, h, score: the given boxes, else the detector's, else the whole image."""
+        if boxes is not None and len(boxes):
+            boxes = np.asarray(boxes, dtype=np.float64)
+            return boxes if boxes.shape[1] == 5 else np.column_stack([boxes[:, :4], np.ones(len(boxes))])
+        if self.detector is not None:
+            return np.asarray(self.detector(image if rgb else image[..., ::-1]), dtype=np.float64).reshape(-1, 5)
+        h, w = image.shape[:2]
+        return np.array([[0.0, 0.0, w, h, 1.0]])
+
+    def preprocess(self, image: np.ndarray, boxes: np.ndarray, rgb: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised crops (N, 3, h, w) and the warps (N, 2, 3) that made them."""
+        warps = crop_warps(boxes, self.input_size, self.metadata.bbox_padding)
+        return crop_batch(image, warps, self.input_size, rgb), warps
+
+    def infer(self, batch: np.ndarray) -> Any:
+        """Raw outputs for the crops, flip-averaged when flip_test; crops and mirrors in one run."""
+        if self.flip_test:
+            batch = np.concatenate([batch, batch[..., ::-1]])
+        outputs = self.session.run(None, {self.input_name: batch})
+        if not self.flip_test:
+            return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        n = len(batch) // 2
+        plain = [o[:n] for o in outputs]
+        mirrored = [o[n:] for o in outputs]
+        if len(outputs) == 1:
+            return self.decoder.flip_average(plain[0], mirrored[0], self.flip_index)
+        return self.decoder.flip_average(tuple(plain), tuple(mirrored), self.flip_index)
+
+    def decode(self, outputs: Any, warps: np.ndarray, boxes: np.ndarray) -> Persons:
+        keypoints, scores = self.decoder.decode(outputs)
+        points = to_image(keypoints, warps)
+        scores = scores.astype(np.float64)
+        confident = scores > CONFIDENT_KEYPOINT
+        counts = confident.sum(axis=1)
+        pose_scores = np.where(counts > 0, (scores * confident).sum(axis=1) / np.maximum(counts, 1), 0.0)
+        pose_scores = pose_scores * boxes[:, 4]
+        keypoints = np.concatenate([points, scores[..., None]], axis=-1).astype(np.float32)
+        return Persons([{"keypoints": keypoints[i], "score": float(pose_scores[i]),
+                         "bbox": tuple(float(v) for v in boxes[i, :4])} for i in range(len(boxes))],
+                       self.keypoint_set)
+
+
+def read_image(image: ImageLike, rgb: bool) -> tuple[np.ndarray, bool]:
+    """A path (read as RGB) or an H x W x 3 uint8 array -> (array, whether it is RGB)."""
+    if isinstance(image, (str, Path)):
+        from posekit.data.io import load_image
+        return load_image(image), True
+    array = np.asarray(image)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise ValueError(f"an image array must be H x W x 3 uint8, got shape {array.shape} dtype {array.dtype}")
+    return np.ascontiguousarray(array), rgb
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ONNX file")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for a bad model file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path}: not an ONNX model onnxruntime can load ({reason})") from None

@@ -1,0 +1,272 @@
+"""`posekit export` and posekit.runtime: an exported ONNX file runs with numpy + OpenCV + onnxruntime
+(torch never imported) and gives the torch PoseModel's poses on the same image and boxes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+import posekit.runtime
+from posekit.cli import main
+from posekit.estimators.topdown import build_topdown_estimator
+from posekit.inference.api import load
+from posekit.inference.model_file import DEFAULT_MODEL, model_file_state, save_model_file
+
+from conftest import DATA, WEIGHTS, require
+
+DETECTOR = WEIGHTS / "rtmdet_nano_person_end2end.onnx"
+
+
+def _export(tmp: Path, name: str, size: tuple[int, int], reset_head: bool) -> tuple[Path, Path]:
+    torch.manual_seed(0)
+    estimator = build_topdown_estimator(name, "coco17", size)
+    if reset_head:  # O(1) SimCC logits, so that decoded points spread out instead of all tying
+        for m in estimator.model.head.modules():
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                m.reset_parameters()
+    model_file = save_model_file(model_file_state(estimator, name, size, 1.25, {}, half=False), tmp / f"{name}.pt")
+    onnx_file = tmp / f"{name}.onnx"
+    assert main(["export", str(model_file), "--out", str(onnx_file)]) == 0
+    return model_file, onnx_file
+
+
+@pytest.fixture(scope="module")
+def simcc(tmp_path_factory) -> tuple[Path, Path]:
+    return _export(tmp_path_factory.mktemp("simcc"), "rtmpose-t", (64, 64), reset_head=True)
+
+
+@pytest.fixture(scope="module")
+def heatmap(tmp_path_factory) -> tuple[Path, Path]:
+    # UDP heatmaps with DARK refinement, SimpleBaseline's published head initialisation.
+    return _export(tmp_path_factory.mktemp("heatmap"), "simplebaseline-res18", (64, 64), reset_head=False)
+
+
+@pytest.fixture
+def zidane() -> Path:
+    return require(DATA / "images" / "zidane.jpg")
+
+
+def _assert_same(expected: list[dict], got: list[dict], atol: float = 1e-4, positions: bool = True) -> None:
+    """Same persons, boxes and scores; keypoint scores (and positions) within atol (px)."""
+    assert len(got) == len(expected) > 0
+    for e, g in zip(expected, got):
+        assert g["keypoints"].dtype == np.float32 and g["keypoints"].shape == e["keypoints"].shape
+        np.testing.assert_allclose(g["keypoints"][:, 2], e["keypoints"][:, 2], rtol=0, atol=atol)
+        if positions:
+            np.testing.assert_allclose(g["keypoints"][:, :2], e["keypoints"][:, :2], rtol=0, atol=atol)
+        assert g["score"] == pytest.approx(e["score"], rel=1e-5, abs=1e-6)
+        assert g["bbox"] == pytest.approx(e["bbox"], abs=1e-6)
+        assert set(g) == set(e)
+
+
+def test_runtime_never_imports_torch(simcc, zidane):
+    script = ("import json, sys, posekit.runtime\n"
+              "predictor = posekit.runtime.load(sys.argv[1], threads=1)\n"
+              "persons = predictor(sys.argv[2])\n"
+              "outside = sorted({m.split('.')[0] for m in sys.modules} - set(sys.stdlib_module_names) - {'posekit'})\n"
+              "print(json.dumps({'torch': 'torch' in sys.modules, 'outside': [m for m in outside if m[0] != '_'],\n"
+              "                  'persons': len(persons), 'shape': list(persons[0]['keypoints'].shape),\n"
+              "                  'bbox': persons[0]['bbox']}))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(simcc[1]), str(zidane)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"torch": False, "outside": ["cv2", "numpy", "onnxruntime"], "persons": 1, "shape": [17, 3],
+                      "bbox": [0.0, 0.0, 1280.0, 720.0]}
+
+
+def test_simcc_matches_torch_model(simcc, zidane):
+    import cv2
+    model = load(simcc[0])
+    predictor = posekit.runtime.load(simcc[1], threads=1)
+    assert predictor.keypoint_set.names == model.keypoint_set.names
+    assert list(predictor.keypoint_set.flip_index) == list(model.keypoint_set.flip_index)
+    bgr = cv2.imread(str(zidane))
+    boxes = np.array([[120.0, 40.0, 380.0, 650.0, 0.9], [650.0, 60.0, 520.0, 660.0, 0.6], [0.0, 300.0, 90.0, 80.0, 1.0]])
+    _assert_same(model(zidane), predictor(zidane))                     # whole image as the box, flip test
+    _assert_same(model(bgr, boxes=boxes), predictor(bgr, boxes=boxes))
+    _assert_same(model(bgr, boxes=boxes[:, :4]), predictor(bgr[..., ::-1].copy(), boxes=boxes[:, :4], rgb=True))
+    plain = posekit.runtime.load(simcc[1], threads=1, flip_test=False)
+    _assert_same(load(simcc[0], flip_test=False)(bgr, boxes=boxes), plain(bgr, boxes=boxes))
+    batch = predictor([zidane, bgr])
+    assert isinstance(batch, list) and len(batch) == 2 and batch[1].keypoint_set is predictor.keypoint_set
+
+
+def test_heatmap_matches_torch_model(heatmap, zidane):
+    """Crops are bit-identical, the ONNX outputs match torch's to float32 precision, and decoding the
+    same outputs gives the same poses to 1e-4 px. End to end, DARK's Newton step on these untrained,
+    nearly flat maps magnifies the float32 difference between onnxruntime's and torch's convolutions
+    to about 1e-4 input pixels, so there the check is 1e-3 px on boxes cropped at about one image
+    pixel per input pixel (whole-image boxes would scale it by the crop's 25x zoom)."""
+    from posekit.data.datasets import normalize_image
+    from posekit.data.io import load_image
+    from posekit.inference.predictor import _warp
+    model = load(heatmap[0])
+    predictor = posekit.runtime.load(heatmap[1], threads=1)
+    rgb = load_image(zidane)
+    whole = np.array([[0.0, 0.0, rgb.shape[1], rgb.shape[0], 1.0]])
+    crops, warps = predictor.preprocess(rgb, whole, rgb=True)
+    torch_crops = torch.stack([normalize_image(_warp(rgb, w, predictor.input_size)) for w in warps])
+    assert np.array_equal(crops, torch_crops.numpy())
+    outputs = model.estimator.predict_outputs(torch_crops, flip_test=True)
+    assert np.abs(predictor.infer(crops) - outputs).max() <= 1e-5 * np.abs(outputs).max()
+    _assert_same(model(zidane), predictor.decode(outputs, warps, whole))
+    boxes = np.array([[300.0, 180.0, 52.0, 50.0, 1.0], [420.0, 400.0, 48.0, 56.0, 0.8], [20.0, 20.0, 51.0, 51.0, 1.0]])
+    _assert_same(model(zidane, boxes=boxes), predictor(zidane, boxes=boxes), atol=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["msra", "udp"])
+@pytest.mark.parametrize("refine", ["none", "shift", "dark"])
+def test_heatmap_decoder_is_the_codec(mode, refine):
+    from posekit.codecs.heatmap import HeatmapCodec
+    from posekit.runtime.decode import HeatmapDecoder
+    codec = HeatmapCodec((48, 64), (12, 16), mode=mode, refine=refine)
+    decoder = HeatmapDecoder((48, 64), (12, 16), mode=mode, refine=refine)
+    rng = np.random.default_rng(0)
+    maps, mirrored = rng.random((2, 3, 17, 16, 12), dtype=np.float32)
+    flip_index = np.array([0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15])
+    averaged = decoder.flip_average(maps, mirrored, flip_index)
+    np.testing.assert_array_equal(averaged, codec.flip_average(maps, mirrored, flip_index))
+    for got, expected in zip(decoder.decode(averaged), codec.decode(averaged)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_detector_finds_the_persons_torch_finds(simcc, zidane):
+    detector = require(DETECTOR)
+    predictor = posekit.runtime.load(simcc[1], detector=detector, threads=1)
+    persons = predictor(zidane)
+    assert len(persons) >= 2
+    _assert_same(load(simcc[0], detector=detector)(zidane), persons)
+
+
+def test_export_writes_runtime_metadata(simcc, tmp_path, capsys):
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(simcc[0]), "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert props["paradigm"] == "topdown" and props["model"] == "rtmpose-t" and props["codec"] == "simcc"
+    assert props["keypoint_set"] == "coco17" and json.loads(props["input_size"]) == [64, 64]
+    assert json.loads(props["keypoint_names"])[:3] == ["nose", "left_eye", "right_eye"]
+    assert json.loads(props["flip_index"])[:3] == [0, 2, 1] and len(json.loads(props["skeleton"])) == 19
+    assert json.loads(props["bbox_padding"]) == 1.25
+    assert json.loads(props["codec_params"])["split_ratio"] == 2.0
+    assert printed["out"] == str(out) and printed["codec_params"] == json.loads(props["codec_params"])
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_export_training_checkpoint_keeps_its_settings(tmp_path):
+    from posekit.config import ExperimentConfig, from_dict, to_dict
+    from posekit.training.checkpoint import save_checkpoint
+    cfg = from_dict(ExperimentConfig, {"model": {"name": "rtmpose-t"}, "data": {
+        "keypoint_set": "lsp14", "input_size": [64, 96], "augment": {"bbox_padding": 1.1}}})
+    checkpoint = tmp_path / "run.pt"
+    save_checkpoint({"strategy": {}, "estimator": build_topdown_estimator("rtmpose-t", "lsp14", (64, 96)).state_dict(),
+                     "metadata": {"experiment": to_dict(cfg)}}, checkpoint)
+    assert main(["export", str(checkpoint), "--out", str(tmp_path / "run.onnx")]) == 0
+    meta = posekit.runtime.load(tmp_path / "run.onnx").metadata
+    assert (meta.keypoint_set, meta.input_size, meta.bbox_padding) == ("lsp14", (64, 96), 1.1)
+    assert len(meta.keypoint_names) == 14
+
+
+def test_export_bottomup_records_it_and_runtime_refuses_it(tmp_path):
+    from posekit.config import ExperimentConfig, from_dict, to_dict
+    from posekit.estimators.bottomup import build_bottomup_estimator
+    from posekit.training.checkpoint import save_checkpoint
+    cfg = from_dict(ExperimentConfig, {"paradigm": "bottomup", "model": {"name": "simplepose-imhn-s"},
+                                       "data": {"keypoint_set": "coco17", "input_size": [128, 128]}})
+    estimator = build_bottomup_estimator("simplepose-imhn-s", "coco17", (128, 128))
+    save_checkpoint({"strategy": {}, "estimator": estimator.state_dict(), "metadata": {"experiment": to_dict(cfg)}},
+                    tmp_path / "bu.pt")
+    assert main(["export", str(tmp_path / "bu.pt"), "--out", str(tmp_path / "bu.onnx")]) == 0
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "bu.onnx")).metadata_props}
+    assert props["paradigm"] == "bottomup" and props["codec"] == "simplepose"
+    with pytest.raises(ValueError, match=r"bu.onnx: a bottomup model .*top-down models only"):
+        posekit.runtime.load(tmp_path / "bu.onnx")
+
+
+@pytest.mark.parametrize("case", ["missing", "junk", "onnx_as_checkpoint", "out_not_onnx"])
+def test_export_bad_input_is_one_line(case, simcc, tmp_path, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    source, out = {"missing": (tmp_path / "missing.pt", "x.onnx"), "junk": (junk, "x.onnx"),
+                   "onnx_as_checkpoint": (simcc[1], "x.onnx"), "out_not_onnx": (simcc[0], "x.pt")}[case]
+    assert main(["export", str(source), "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("posekit export: error: ") and (Path(source).name in err or "x.pt" in err)
+    assert not (tmp_path / out).exists()
+
+
+def test_runtime_bad_input_names_the_file(simcc, tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.onnx: no such ONNX file"):
+        posekit.runtime.load(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="junk.onnx: not an ONNX model") as error:
+        posekit.runtime.load(junk)
+    assert "\n" not in str(error.value)
+    bare = onnx.load(str(simcc[1]))
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    with pytest.raises(ValueError, match="bare.onnx: an ONNX model without posekit metadata"):
+        posekit.runtime.load(tmp_path / "bare.onnx")
+    with pytest.raises(ValueError, match="H x W x 3 uint8"):
+        posekit.runtime.load(simcc[1])(np.zeros((10, 10), np.uint8))
+
+
+def test_export_default_model_runs_like_torch(tmp_path):
+    """The shipped model through `posekit export default`: same poses as posekit.load(). A trained SimCC
+    head can give an unsure keypoint two near-equal peaks, where float32 noise picks either; there the
+    runtime's choice must be a peak of torch's own logits too."""
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip(f"{DEFAULT_MODEL} is not built yet")
+    from posekit.data.io import load_image
+    images = sorted(require(DATA / "images").iterdir())
+    assert main(["export", "default", "--out", str(tmp_path / "default.onnx")]) == 0
+    predictor = posekit.runtime.load(tmp_path / "default.onnx", threads=1)
+    model = load()
+    split = predictor.decoder.split_ratio
+    for image in images:
+        expected, got = model(image), predictor(image)
+        rgb = load_image(image)
+        crops, _ = predictor.preprocess(rgb, predictor.boxes_for(rgb, None, rgb=True), rgb=True)
+        torch_logits = model.estimator.predict_outputs(torch.from_numpy(crops), flip_test=True)
+        chosen, _ = predictor.decoder.decode(predictor.infer(crops))
+        for axis, logits in enumerate(torch_logits):
+            at_chosen = np.take_along_axis(logits[0], np.round(chosen[0, :, axis:axis + 1] * split).astype(int), 1)
+            assert (at_chosen[:, 0] >= logits[0].max(-1) - 1e-5).all()
+        _assert_same(expected, got, positions=False)  # positions checked above
+
+
+def test_runtime_refine_matches_the_torch_predictor(tmp_path):
+    """A model file with refine on: the exported file carries it, and the runtime's second look gives
+    the torch Predictor's poses."""
+    from posekit.estimators.topdown import build_topdown_estimator
+    from posekit.inference.api import load
+    from posekit.inference.model_file import model_file_state, save_model_file
+    import posekit.runtime as runtime
+    from posekit.cli import main
+    torch.manual_seed(1)
+    estimator = build_topdown_estimator("rtmpose-t", "lsp14", (64, 64))
+    for m in estimator.model.head.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.reset_parameters()
+    path = tmp_path / "refine.pt"
+    save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.0,
+                                     {"name": "simcc", "split_ratio": 2.0, "normalize": False}, half=False,
+                                     refine=True), path)
+    assert main(["export", str(path), "--out", str(tmp_path / "refine.onnx")]) == 0
+    onnx_model = runtime.load(tmp_path / "refine.onnx")
+    assert onnx_model.metadata.refine
+    image = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
+    expected = load(path)(image)
+    got = onnx_model(image)
+    assert got[0]["bbox"] == pytest.approx(expected[0]["bbox"], abs=1e-4)
+    np.testing.assert_allclose(got[0]["keypoints"], expected[0]["keypoints"], atol=1e-4)
