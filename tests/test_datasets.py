@@ -18,7 +18,7 @@ from posekit.keypoints import get_keypoint_set
 
 COCO = get_keypoint_set("coco17")
 TOPDOWN_KEYS = {"image", "heatmaps", "keypoint_weights", "keypoints", "keypoints_visible", "image_id", "warp",
-                "bbox", "bbox_score", "area", "flipped"}
+                "bbox", "bbox_score", "area", "flipped", "skipped"}
 
 
 class FakeTopDownCodec:
@@ -179,9 +179,10 @@ def test_same_seed_same_samples_with_workers(topdown_data):
 
 
 def test_corrupt_image_is_replaced_with_a_warning(topdown_data, tmp_path):
+    """In training; evaluation skips and counts instead (tests/test_eval_skips.py)."""
     bad = tmp_path / "im1.png"
     bad.write_bytes(b"not an image at all")
-    ds = TopDownDataset(topdown_data, (48, 64), FakeTopDownCodec())
+    ds = TopDownDataset(topdown_data, (48, 64), FakeTopDownCodec(), train=True, augment=None)
     with pytest.warns(UserWarning, match=r"im1\.png.*1 image\(s\) failed"):
         s = ds[1]
     assert s["image_id"] == 3  # the next sample stands in, deterministically
@@ -214,7 +215,7 @@ def test_bottomup_masks_zero_on_crowd_and_unlabelled_persons(tmp_path):
     data = PoseData([ImageRecord(5, _write(tmp_path, "b.png", image), 64, 64, people)], COCO, "bu")
     codec = FakeBottomUpCodec([(32, 32), (64, 64)])
     s = BottomUpDataset(data, 64, codec, train=False)[0]
-    assert set(s) == {"image", "points", "masks", "image_id", "warp"}
+    assert set(s) == {"image", "points", "masks", "image_id", "warp", "skipped"}
     np.testing.assert_allclose(s["warp"].numpy(), np.eye(2, 3))  # same size: identity
     full, half = s["masks"][1].numpy(), s["masks"][0].numpy()
     assert full.shape == (64, 64) and half.shape == (32, 32) and full.dtype == np.float32
@@ -271,7 +272,7 @@ def test_unlabeled_affine_maps_easy_to_hard(tmp_path):
     for epoch in range(3):
         ds.set_epoch(epoch)
         s = ds[0]
-        assert set(s) == {"image_easy", "image_hard", "affine", "image_id"}
+        assert set(s) == {"image_easy", "image_hard", "affine", "image_id", "skipped"}
         assert s["affine"].dtype == torch.float32 and s["image_hard"].shape == (3, 128, 96)
         assert not np.allclose(s["affine"].numpy(), np.eye(2, 3))
         easy, hard = centroid(s["image_easy"]), centroid(s["image_hard"])

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     loader = experiment.val_loader(cfg, experiment.build_dataset(cfg, data, estimator.codec, train=False))
     predictions = experiment.predict_all(estimator, loader, not args.no_flip, device)
     metrics = experiment.build_evaluator(data).evaluate(predictions)
+    # Unreadable images get no prediction (they count as misses); say how many, always.
+    metrics["skipped_images"] = float(predictions.skipped)
     if args.results:
         experiment.write_results(predictions, args.results)
     print_metrics(metrics)

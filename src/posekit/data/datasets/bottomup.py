@@ -10,7 +10,6 @@ import torch
 from posekit.config import AugmentConfig
 from posekit.data.datasets.common import SeededDataset, as_tensors, normalize_image
 from posekit.data.datasets.masks import ignore_mask
-from posekit.data.io import load_image
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
     apply_affine, compose_affine, flip_keypoints, get_warp_matrix, hflip_matrix, photometric,
@@ -62,9 +61,13 @@ class BottomUpDataset(SeededDataset):
     def _file(self, index: int) -> str:
         return self.data.records[self.indices[index]].file_name
 
+    def _image_size(self, index: int) -> tuple[int, int]:
+        record = self.data.records[self.indices[index]]
+        return record.width, record.height
+
     def _sample(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         record = self.data.records[self.indices[index]]
-        image = load_image(record.file_name)
+        image = self._load_image(index)
         height, width = image.shape[:2]
         side_out = self.input_size[0]
         persons = [p for p in record.persons if not p.iscrowd and p.num_keypoints > 0][:self.max_people]

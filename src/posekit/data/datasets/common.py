@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from posekit.data.io import load_image
 from posekit.data.records import DataError
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
@@ -38,9 +39,13 @@ class SeededDataset(Dataset):
     Call set_epoch(e) before each epoch (with persistent_workers=False, the default, each epoch's
     workers receive a fresh copy of the dataset and so see the new epoch).
 
-    A sample whose image cannot be read is replaced by the next readable sample (index + 1, + 2, ...),
-    with a warning naming the file and the running count of failures; if no image can be read,
-    DataError. Subclasses implement `_file(index)` (the sample's image path) and `_sample(index, rng)`.
+    A training sample whose image cannot be read is replaced by the next readable sample (index + 1,
+    + 2, ...), with a warning naming the file and the running count of failures; if no image can be
+    read, DataError. An evaluation sample (train=False) is never replaced: that would credit one
+    image's predictions to another. It is made from a blank image of the record's size and marked
+    "skipped": True, so that prediction drops it and counts it. Every sample carries "skipped".
+    Subclasses implement `_file(index)` (the sample's image path), `_image_size(index)` ((width,
+    height) from the annotations) and `_sample(index, rng)`, which reads its image with `_load_image`.
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -48,6 +53,7 @@ class SeededDataset(Dataset):
         self.epoch = 0
         self.num_failed = 0
         self._bad_files: set[str] = set()
+        self._blank_files: set[str] = set()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -61,21 +67,34 @@ class SeededDataset(Dataset):
     def _file(self, index: int) -> str:
         raise NotImplementedError
 
+    def _image_size(self, index: int) -> tuple[int, int]:
+        raise NotImplementedError
+
     def _sample(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _load_image(self, index: int) -> np.ndarray:
+        """The sample's RGB image; blank (of the annotated size) for an evaluation file that failed."""
+        path = self._file(index)
+        if path in self._blank_files:
+            width, height = self._image_size(index)
+            return np.zeros((max(1, int(height)), max(1, int(width)), 3), np.uint8)
+        return load_image(path)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         n = len(self)
         if not -n <= index < n:
             raise IndexError(f"sample index {index} out of range for {n} samples")
         index %= n
+        if not getattr(self, "train", True):
+            return self._evaluation_sample(index)
         for attempt in range(n):
             candidate = (index + attempt) % n
             path = self._file(candidate)
             if path in self._bad_files:
                 continue
             try:
-                return self._sample(candidate, self.rng(candidate))
+                return {**self._sample(candidate, self.rng(candidate)), "skipped": False}
             except DataError as exc:
                 self._bad_files.add(path)
                 self.num_failed += 1
@@ -84,3 +103,15 @@ class SeededDataset(Dataset):
         example = sorted(self._bad_files)[0] if self._bad_files else "?"
         raise DataError(f"none of the {n} samples could be loaded ({len(self._bad_files)} unreadable "
                         f"image(s), e.g. {example})")
+
+    def _evaluation_sample(self, index: int) -> dict[str, Any]:
+        if self._file(index) in self._blank_files:  # another person of an image that already failed
+            return {**self._sample(index, self.rng(index)), "skipped": True}
+        try:
+            return {**self._sample(index, self.rng(index)), "skipped": False}
+        except DataError as exc:
+            self._blank_files.add(self._file(index))
+            self.num_failed += 1
+            warnings.warn(f"{exc}; evaluation skips this sample (no prediction is credited to it; the "
+                          "count is printed with the metric)", stacklevel=2)
+            return {**self._sample(index, self.rng(index)), "skipped": True}

@@ -10,7 +10,6 @@ import torch
 
 from posekit.config import AugmentConfig
 from posekit.data.datasets.common import SeededDataset, as_tensors, normalize_image
-from posekit.data.io import load_image
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
     apply_affine, bbox_xywh_to_center_scale, body_halves, compose_affine, flip_keypoints, get_warp_matrix,
@@ -102,9 +101,13 @@ class TopDownDataset(SeededDataset):
     def _file(self, index: int) -> str:
         return self.data.records[self.instances[index].record].file_name
 
+    def _image_size(self, index: int) -> tuple[int, int]:
+        record = self.data.records[self.instances[index].record]
+        return record.width, record.height
+
     def _sample(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         inst = self.instances[index]
-        image = load_image(self._file(index))
+        image = self._load_image(index)
         width = image.shape[1]
         in_w, in_h = self.input_size
         aug = self.augment if self.train else None
