@@ -148,7 +148,8 @@ def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
-        raise ValueError(f"{path}: not a readable posekit model file or checkpoint ({exc})") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path}: not a readable posekit model file or checkpoint ({reason})") from None
     if is_model_file(state):
         name = state["model"]
         _check_expected(path, expect, name)

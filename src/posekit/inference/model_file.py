@@ -51,7 +51,8 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for a truncated or foreign file
-        raise ValueError(f"{path}: not a readable model file ({exc})") from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path}: not a readable model file ({reason})") from None
     if not is_model_file(state):
         raise ValueError(f"{path}: not a posekit model file (no 'posekit_model' entry)")
     if state["posekit_model"] > FORMAT_VERSION:
