@@ -204,3 +204,15 @@ def test_missing_loss_entry_is_a_clear_error(tmp_path):
 
     with pytest.raises(KeyError, match="no 'loss' entry"):
         make_trainer(tmp_path, toy_config(epochs=1), strategy=NoLoss(ToyEstimator())).fit()
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path, capsys, monkeypatch):
+    """Into a log (stderr not a terminal): plain lines, at the epoch's end at least, and no bar's
+    carriage returns."""
+    import posekit.training.engine as engine
+    monkeypatch.setattr(engine, "REPORT_SECONDS", 0.0)
+    make_trainer(tmp_path, toy_config(epochs=2), n=8).fit()
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert "epoch 0 iteration 2/2 loss" in err and "epoch 1 iteration 2/2 loss" in err and len(lines) >= 4
+    assert "\r" not in err

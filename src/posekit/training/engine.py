@@ -35,6 +35,7 @@ from posekit.training.schedule import LrSchedule
 from posekit.training.strategies.base import Strategy
 
 EvaluateFn = Callable[[Estimator, bool], dict[str, float]]
+REPORT_SECONDS = 30.0  # how often training prints a progress line when stderr is not a terminal
 
 
 class NonFiniteLossError(RuntimeError):
@@ -159,13 +160,23 @@ class Trainer:
         if self.pending_rng is not None:
             set_rng_state(self.pending_rng)
             self.pending_rng = None
+        terminal = sys.stderr.isatty()
         bar = tqdm(total=self.iters_per_epoch, initial=self.batches_done, desc=f"epoch {epoch}",
-                   disable=not (self.main and sys.stderr.isatty()), dynamic_ncols=True)
+                   disable=not (self.main and terminal), dynamic_ncols=True)
+        last_report = time.time()
         for index in range(self.batches_done, self.iters_per_epoch):
             losses = self._step(next(batches), epoch, index)
             self.batches_done = index + 1
             bar.update(1)
-            bar.set_postfix(loss=f"{losses['loss']:.4g}", lr=f"{self.optimizer.param_groups[0]['lr']:.3g}")
+            lr = self.optimizer.param_groups[0]["lr"]
+            bar.set_postfix(loss=f"{losses['loss']:.4g}", lr=f"{lr:.3g}")
+            # Logs (stderr not a terminal) get a plain line every REPORT_SECONDS and at the epoch's end
+            # instead of a progress bar's carriage returns.
+            if self.main and not terminal and (time.time() - last_report >= REPORT_SECONDS
+                                               or self.batches_done == self.iters_per_epoch):
+                print(f"epoch {epoch} iteration {self.batches_done}/{self.iters_per_epoch} "
+                      f"loss {losses['loss']:.4g} lr {lr:.3g}", file=sys.stderr, flush=True)
+                last_report = time.time()
             interval = self.checkpoint_interval
             if interval > 0 and self.iteration % interval == 0 and self.batches_done < self.iters_per_epoch:
                 self._save(["last.pt"])
