@@ -33,6 +33,7 @@ class CliError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posekit", description="2D human pose estimation: train, evaluate, run.")
+    parser.add_argument("--version", action="version", version=f"posekit {importlib.import_module('posekit').__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     sub.required = True
     for name in COMMANDS:
@@ -42,7 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse ends a positional list at the first option, so `train CONFIG --resume a.b=1` would leave
+    # a.b=1 unparsed: KEY=VALUE words anywhere after the verb are overrides.
+    if extra:
+        if hasattr(args, "overrides") and all("=" in word and not word.startswith("-") for word in extra):
+            args.overrides = [*(args.overrides or []), *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
