@@ -6,6 +6,7 @@ trains it (used by the SIGKILL resume test and the torchrun DDP test).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -88,7 +89,18 @@ def main(argv: list[str]) -> int:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--plain", action="store_true")
+    p.add_argument("--pause-before-replace", type=float, default=0.0,
+                   help="when an existing last.pt is about to be replaced, print REPLACING and wait (kill drills)")
     args = p.parse_args(argv)
+    if args.pause_before_replace:
+        replace = os.replace
+
+        def slow_replace(src, dst):  # the new file is complete on disk; the old last.pt is still in place
+            if Path(dst).name == "last.pt" and Path(dst).exists():
+                print("REPLACING", flush=True)
+                time.sleep(args.pause_before_replace)
+            replace(src, dst)
+        os.replace = slow_replace
     torch.set_num_threads(1)
     init_from_env()  # before the sampler, which shards by the world size
     seed_everything(0, deterministic=True)

@@ -125,6 +125,33 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path, one_thread):
     assert train_rows(run_dir) == train_rows(tmp_path / "ref")
 
 
+@pytest.mark.slow  # a subprocess importing torch
+def test_sigkill_while_replacing_last_checkpoint_keeps_the_previous_one(tmp_path, one_thread):
+    """Killed after the new checkpoint is written but before it replaces last.pt: the old last.pt is
+    intact, and resuming from it still ends exactly like an uninterrupted run."""
+    script = [sys.executable, str(TESTS / "_toy_training.py")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run_toy_script([str(tmp_path / "ref")])
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(script + [str(run_dir), "--checkpoint-interval", "4", "--pause-before-replace", "30"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    while line and line.strip() != "REPLACING":
+        line = proc.stdout.readline()
+    assert line.strip() == "REPLACING", "the run never replaced an existing last.pt"
+    before = load_checkpoint(run_dir / "last.pt")
+    assert (run_dir / ".last.pt.tmp").stat().st_size > 0  # the new checkpoint is written, not yet in place
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    after = load_checkpoint(run_dir / "last.pt")  # readable: the replacement never half-happened
+    assert after["iteration"] == before["iteration"] < 18
+
+    run_toy_script([str(run_dir), "--resume"])
+    assert_same_weights(torch.load(run_dir / "final_rank0.pt"), torch.load(tmp_path / "ref" / "final_rank0.pt"))
+    assert train_rows(run_dir) == train_rows(tmp_path / "ref")
+
+
 def test_checkpoint_round_trips_rng_and_loads_weights_only(tmp_path):
     import random
 
@@ -154,3 +181,31 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
     (tmp_path / "last.pt").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(ValueError, match="last.pt: not a readable checkpoint"):
         load_checkpoint(tmp_path / "last.pt")
+
+
+def test_unwritable_output_is_a_clear_error_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    """A full disk (or a read-only folder) mid-run: an error naming the file; the last good checkpoint
+    stays readable, and no temporary file is left behind."""
+    import errno
+
+    import posekit.training.checkpoint as checkpoint
+    import posekit.training.engine as engine
+    from posekit.training.engine import OutputWriteError
+
+    saves = {"n": 0}
+    real_save = torch.save
+
+    def failing_save(state, f, *args, **kwargs):
+        saves["n"] += 1
+        if saves["n"] >= 2:
+            f.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(state, f, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint.torch, "save", failing_save)
+    monkeypatch.setattr(engine, "plot_curves", lambda *a: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    with pytest.raises(OutputWriteError, match=r"best.pt: cannot write the checkpoint \(No space left on device\)"):
+        train_toy(tmp_path)
+    monkeypatch.setattr(checkpoint.torch, "save", real_save)
+    kept = load_checkpoint(tmp_path / "last.pt")
+    assert kept["epoch"] >= 0 and not (tmp_path / ".last.pt.tmp").exists()

@@ -35,6 +35,11 @@ from posekit.training.schedule import LrSchedule
 from posekit.training.strategies.base import Strategy
 
 EvaluateFn = Callable[[Estimator, bool], dict[str, float]]
+
+
+class OutputWriteError(RuntimeError):
+    """The run's output folder cannot be written (permissions, full disk); the message names the file."""
+
 REPORT_SECONDS = 30.0  # how often training prints a progress line when stderr is not a terminal
 
 
@@ -137,7 +142,11 @@ class Trainer:
             self.epoch_sums = {}
             self._save(["last.pt", "best.pt"] if improved else ["last.pt"])
             if self.main:
-                plot_curves(self.metrics_path, self.out_dir / "curves.png")
+                try:
+                    plot_curves(self.metrics_path, self.out_dir / "curves.png")
+                except OSError as exc:  # the plot is a convenience; checkpoints and metrics are written
+                    print(f"warning: {self.out_dir / 'curves.png'}: cannot write the curves plot "
+                          f"({exc.strerror or exc})", file=sys.stderr)
         distributed.barrier()
         return {"epochs": self.epoch, "iterations": self.iteration, "metric": self.metric_name,
                 "best_metric": self.best_metric, "best_epoch": self.best_epoch, "final": self.last_metrics}
@@ -268,8 +277,12 @@ class Trainer:
     # ------------------------------------------------------------------------------- logging
     def _write(self, row: dict[str, Any]) -> None:
         if self.main:
-            with open(self.metrics_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            try:
+                with open(self.metrics_path, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+            except OSError as exc:
+                raise OutputWriteError(f"{self.metrics_path}: cannot write metrics ({exc.strerror or exc}); "
+                                       f"the last checkpoint in {self.out_dir} is kept") from None
 
     def _log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         count = max(1.0, self.epoch_sums.get("_count", 0.0))
@@ -301,7 +314,12 @@ class Trainer:
             "estimator_name": target_name, "estimator": deliverable.state_dict(),
         }
         for name in names:
-            save_checkpoint(state, self.out_dir / name)
+            try:
+                save_checkpoint(state, self.out_dir / name)
+            except OSError as exc:  # read-only folder, full disk: the previous file was never touched
+                raise OutputWriteError(f"{self.out_dir / name}: cannot write the checkpoint ({exc.strerror or exc}); "
+                                       f"the last good checkpoint there is kept; free space or fix the "
+                                       f"folder's permissions and rerun the same command to resume") from None
 
     def _load(self, path: Path) -> None:
         state = load_checkpoint(path, map_location=self.device)
