@@ -59,6 +59,22 @@ def test_load_image_errors_name_the_file(tmp_path, content, message):
     assert str(path) in str(info.value) and message in str(info.value)
 
 
+def test_only_regular_files_under_the_size_limit_are_read(tmp_path, monkeypatch):
+    import os
+
+    from posekit.data import io
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer
+    for path in (Path("/dev/zero"), fifo, tmp_path):
+        for read in (load_image, image_size):
+            with pytest.raises(DataError, match="not a regular file"):
+                read(path)
+    big = _write_jpeg(tmp_path / "big.jpg", 64, 64)
+    monkeypatch.setattr(io, "MAX_IMAGE_BYTES", big.stat().st_size - 1)
+    with pytest.raises(DataError, match="big.jpg: image file of .* over the"):
+        load_image(big)
+
+
 def test_jpeg_with_data_after_the_end_marker_still_loads(tmp_path):
     path = _write_jpeg(tmp_path / "x.jpg")
     path.write_bytes(path.read_bytes() + b"\x00trailing camera data")
@@ -182,6 +198,23 @@ def test_read_coco_defaults_and_person_without_keypoints(tmp_path):
     assert read_coco(path, image_root=tmp_path / "x").records[0].file_name == str(tmp_path / "x" / "a.jpg")
 
 
+def test_image_paths_stay_inside_the_image_root_unless_allowed(tmp_path):
+    path = _coco_json(tmp_path, [_ann(1, 17)])
+    doc = json.loads(path.read_text())
+    root = tmp_path / "imgs"
+    for name in ("../a.jpg", "sub/../../a.jpg", "/etc/passwd", "/dev/zero"):
+        doc["images"][0]["file_name"] = name
+        path.write_text(json.dumps(doc))
+        with pytest.raises(DataError, match=r"ann\.json: images\[0\]: 'file_name' .* outside the image root"):
+            read_coco(path, image_root=root)
+        assert read_coco(path, image_root=root, allow_absolute_paths=True).records[0].file_name.endswith(
+            name.split("/")[-1])
+    for name, inside in (("sub/../b.jpg", "b.jpg"), (str(root / "c.jpg"), "c.jpg")):
+        doc["images"][0]["file_name"] = name
+        path.write_text(json.dumps(doc))
+        assert read_coco(path, image_root=root).records[0].file_name == str(root / inside)
+
+
 def test_read_coco_infers_14_joint_sets_by_names(tmp_path):
     crowd_names = ["left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
                    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head", "neck"]
@@ -209,7 +242,7 @@ def test_set_built_from_an_unknown_category(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("{not json", "malformed JSON"),
     ('{"images": []}', "missing key 'annotations'"),
-    ('{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": []}', "missing key(s) ['width', 'height']"),
+    ('{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": []}', "is missing key 'width'"),
     ('{"images": [], "annotations": [{"id": 3, "category_id": 1, "keypoints": [1, 2, 2]}]}',
      "annotation id 3 is missing key 'image_id'"),
     ('{"images": [], "annotations": [{"id": 4, "image_id": 9, "keypoints": [1, 2, 2]}]}', "image_id 9"),

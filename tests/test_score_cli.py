@@ -110,3 +110,33 @@ def test_wrong_count_for_pck_and_unknown_set_are_errors(tmp_path, capsys):
     unnamed.write_text(json.dumps(data))
     rc, _, err = _score(capsys, "--gt", str(unnamed), "--results", str(res))
     assert rc == 2 and "unnamed.json" in err and "--keypoint-set" in err
+
+
+def test_annotation_ids_of_zero_or_below_do_not_change_the_numbers(xtcoco, tmp_path, capsys):
+    # COCOeval records a match as the matched annotation's id, so id 0 (or -2) read as "no match".
+    gt = json.loads((xtcoco / "example_coco_val.json").read_text())
+    res = str(xtcoco / "example_coco_preds.json")
+    for i, ann in enumerate(gt["annotations"]):
+        ann["id"] = -i
+    (tmp_path / "gt0.json").write_text(json.dumps(gt))
+    rc, out, _ = _score(capsys, "--gt", str(tmp_path / "gt0.json"), "--results", res, "--json")
+    assert rc == 0 and round(json.loads(out.strip().splitlines()[-1])["stats"]["AP"], 3) == 0.861
+
+
+def test_undefined_statistics_are_none_and_an_empty_evaluation_is_an_error(tmp_path, capsys):
+    gt, res = _write_lsp(tmp_path, offset=0.0)
+    data = json.loads((tmp_path / "gt.json").read_text())
+    data["categories"][0]["keypoints"] = list(get_keypoint_set("coco17").names)  # a COCO-17 GT: OKS AP
+    data["annotations"][0]["keypoints"] = [0.0] * 51  # ...with no labelled keypoint
+    (tmp_path / "empty.json").write_text(json.dumps(data))
+    res17 = tmp_path / "res17.json"
+    res17.write_text(json.dumps([{"image_id": 7, "category_id": 1, "keypoints": [1.0] * 51, "score": 1}]))
+    rc, _, err = _score(capsys, "--gt", str(tmp_path / "empty.json"), "--results", str(res17))
+    assert rc == 2 and "empty.json: nothing to evaluate" in err and len(err.strip().splitlines()) == 1
+
+    data["annotations"][0]["keypoints"] = ([50.0, 50.0, 2] * 17)
+    (tmp_path / "one.json").write_text(json.dumps(data))
+    rc, out, _ = _score(capsys, "--gt", str(tmp_path / "one.json"), "--results", str(res17), "--json")
+    stats = json.loads(out.strip().splitlines()[-1])["stats"]
+    assert rc == 0 and stats["APl"] is None and stats["ARl"] is None  # area 6000: medium only
+    assert "-1.000" not in out and "      -" in out

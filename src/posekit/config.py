@@ -6,6 +6,7 @@ names the dotted key, raised before any work starts.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -66,8 +67,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             raise ConfigError(f"config key '{key}': expected a mapping, got {value!r}")
         return dict(value)
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"config key '{key}': expected a finite number, got {value!r}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -124,7 +125,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
         except yaml.YAMLError as exc:
-            raise ConfigError(f"override '{item}': cannot parse value: {exc}") from None
+            raise ConfigError(f"override '{item}': cannot parse value: {_yaml_error(exc)}") from None
         node = data
         parts = key.strip().split(".")
         for part in parts[:-1]:
@@ -143,16 +144,29 @@ def _load_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         data = yaml.safe_load(path.read_text()) or {}
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (a YAML config is UTF-8 text)") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: malformed YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+        raise ConfigError(f"{path}: malformed YAML: {_yaml_error(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys")
     base = data.pop("base", None)
+    if base is not None and not isinstance(base, str):
+        raise ConfigError(f"{path}: 'base' must be the path of another config, got {base!r}")
     if base:
         merged = _load_yaml((path.parent / base).resolve(), seen + (path,))
         _deep_merge(merged, data)
         return merged
     return data
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """PyYAML's message in one line: the problem and where (its own text spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
 def _deep_merge(into: dict, new: dict) -> None:
@@ -188,6 +202,9 @@ class DataConfig:
     train_images: str = ""                 # image folder (defaults to the JSON's folder)
     val: str = ""
     val_images: str = ""
+    # COCO image paths must stay inside the image folder; true trusts absolute paths (as `posekit convert`
+    # writes them by default) and `../` in the annotation file.
+    allow_absolute_paths: bool = False
     keypoint_set: str = "coco17"
     input_size: tuple[int, int] = (192, 256)  # (width, height)
     batch_size: int = 32

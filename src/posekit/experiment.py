@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -41,7 +42,7 @@ def load_split(cfg: ExperimentConfig, split: str) -> PoseData:
         raise ConfigError(f"config key 'data.{split}' is empty: name the annotations to use")
     kset = d.keypoint_set
     if d.format == "coco":
-        data = readers.read_coco(source, images, kset)
+        data = readers.read_coco(source, images, kset, allow_absolute_paths=d.allow_absolute_paths)
     elif d.format == "lsp":
         # One LSP root serves both splits: images 1-1000 train, 1001-2000 test.
         data = readers.read_lsp(source, split="train" if split == "train" else "test")
@@ -130,14 +131,25 @@ def build_evaluator(data: PoseData) -> Any:
     return CocoEvaluator(to_coco_dict(data), data.keypoint_set)
 
 
+class Predictions(list):
+    """Predictions of a whole split, and how many samples were skipped because their image could not
+    be read (evaluation never credits one image's predictions to another)."""
+    skipped: int = 0
+
+
 def predict_all(estimator: Estimator, loader: DataLoader, flip_test: bool, device: torch.device,
-                progress: bool = True) -> list[dict[str, Any]]:
-    predictions: list[dict[str, Any]] = []
+                progress: bool = True) -> Predictions:
+    predictions = Predictions()
     estimator.eval()
-    for batch in tqdm(loader, desc="predict", leave=False, disable=not progress):
+    # No bar into logs (stderr not a terminal): its carriage returns would fill them.
+    for batch in tqdm(loader, desc="predict", leave=False, disable=not progress or not sys.stderr.isatty()):
+        skipped = [bool(s) for s in batch.pop("skipped", [])] or [False] * len(batch["image"])
         batch["image"] = batch["image"].to(device)
-        for per_image in estimator.predict(batch, flip_test=flip_test):
-            predictions.extend(per_image)
+        for per_image, skip in zip(estimator.predict(batch, flip_test=flip_test), skipped):
+            if skip:
+                predictions.skipped += 1
+            else:
+                predictions.extend(per_image)
     return predictions
 
 
@@ -147,7 +159,10 @@ def make_evaluate_fn(loader: DataLoader, evaluator: Any, device: torch.device,
         predictions = predict_all(estimator, loader, flip_test, device)
         if keep is not None:
             keep[:] = predictions
-        return evaluator.evaluate(predictions)
+        metrics = evaluator.evaluate(predictions)
+        if predictions.skipped:
+            metrics["skipped_images"] = float(predictions.skipped)
+        return metrics
     return evaluate
 
 

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"codec {report['codec']} on {report['gt']} ({report['images']} images, input {report['input']}, "
           f"{report['persons_decoded']} persons decoded)")
     for name in ("AP", "AP50", "AP75", "APm", "APl", "AR"):
-        print(f"  {name:<5} {report[name]:.4f}")
+        # None: no ground-truth person in that area range.
+        print(f"  {name:<5} " + ("-" if report[name] is None else f"{report[name]:.4f}"))
     print(f"  decode {report['decode_images_per_s']:.1f} images/s")
     return 0

@@ -45,4 +45,6 @@ def run(args: argparse.Namespace) -> int:
 def print_metrics(metrics: dict[str, float]) -> None:
     width = max(len(k) for k in metrics)
     for key, value in metrics.items():
-        print(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+        # None: a statistic with no ground truth to compute it on (APm without medium-sized persons).
+        shown = "-" if value is None else f"{value:.4f}" if isinstance(value, float) else value
+        print(f"{key:<{width}}  {shown}")

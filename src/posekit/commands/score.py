@@ -1,4 +1,5 @@
-"""`posekit score`: evaluate a COCO results file against COCO ground truth."""
+"""`posekit score`: evaluate a COCO results file against COCO ground truth (of the same keypoint set, or
+of another on the joints both name alike)."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gt", required=True, help="COCO keypoint annotation JSON")
     p.add_argument("--results", required=True, help="COCO results JSON (list of predictions)")
     p.add_argument("--keypoint-set", default=None, help="keypoint set name or file (default: inferred from the GT)")
+    p.add_argument("--results-set", default=None, metavar="NAME",
+                   help="keypoint set of the results when it is not the GT's (a built-in name, e.g. coco17, lsp14); "
+                        "they are then scored on the joints both sets name alike")
     p.add_argument("--metric", default="auto", choices=("auto", "coco", "crowdpose", "wholebody", "pck"),
                    help="protocol (default: follows the keypoint set)")
     p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
@@ -20,24 +24,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from posekit.evaluation import score_files
-    summary = score_files(args.gt, args.results, keypoint_set=args.keypoint_set, metric=args.metric)
+    summary = score_files(args.gt, args.results, keypoint_set=args.keypoint_set, metric=args.metric,
+                          results_set=args.results_set)
     print(f"{summary['results']} vs {summary['gt']}")
     print(f"keypoint set: {summary['keypoint_set']}   metric: {summary['metric']}")
+    if summary["results_set"] != summary["keypoint_set"]:
+        print(f"results' set: {summary['results_set']}; scored on the {len(summary['joints'])} joints both name: "
+              f"{', '.join(summary['joints'])}")
     stats = summary["stats"]
     if summary["metric"] == "wholebody":
         columns = list(stats["wholebody"])
         print(_row("part", columns))
         for part, part_stats in stats.items():
-            print(_row(part, [f"{part_stats[c]:.3f}" for c in columns]))
+            print(_row(part, [_cell(part_stats[c]) for c in columns]))
     else:
         shown = {k: v for k, v in stats.items() if k not in ("images", "predicted_images")}
         print(_row("", list(shown)))
-        print(_row("", [f"{v:.3f}" for v in shown.values()]))
+        print(_row("", [_cell(v) for v in shown.values()]))
         if "images" in stats:
             print(f"{int(stats['predicted_images'])} of {int(stats['images'])} images have a prediction")
     if args.json:
         emit_json(summary)
     return 0
+
+
+def _cell(value: float | None) -> str:
+    # None: the statistic has no ground truth to be computed on (APm without medium-sized persons).
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _row(label: str, cells: list[str]) -> str:

@@ -5,7 +5,7 @@ import json
 import os
 from pathlib import Path
 
-from posekit.data.records import PoseData
+from posekit.data.records import DataError, PoseData
 from posekit.keypoints import WHOLEBODY_PARTS
 
 PERSON_CATEGORY_ID = 1
@@ -67,7 +67,12 @@ def write_coco(data: PoseData, path: str | Path, image_root: str | Path | None =
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w") as f:
-            json.dump(to_coco_dict(data, image_root), f)
+            try:
+                # NaN and Infinity are not JSON: other tools refuse files holding them.
+                json.dump(to_coco_dict(data, image_root), f, allow_nan=False)
+            except ValueError:
+                raise DataError(f"{path}: not written: the data holds NaN or infinite numbers "
+                                f"(from {data.source or 'memory'})") from None
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -1,6 +1,8 @@
 """Image files: decode to RGB arrays, and read sizes from headers without decoding."""
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from pathlib import Path
 
@@ -15,13 +17,33 @@ _JPEG_END = b"\xff\xd9"    # end of image
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _read_bytes(path: Path) -> bytes:
+# Larger than any photo a pose model takes; a bound so that a hostile `file_name` (a huge file) cannot
+# exhaust memory.
+MAX_IMAGE_BYTES = 64 << 20
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes (at most `limit`, default all up to MAX_IMAGE_BYTES). Only regular files are
+    read: a device (/dev/zero), FIFO or folder is refused without blocking on it."""
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise DataError(f"{path}: image file not found") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read image file ({exc.strerror})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise DataError(f"{path}: not a regular file, so not read as an image")
+    with os.fdopen(fd, "rb") as f:
+        if limit is None and info.st_size > MAX_IMAGE_BYTES:
+            raise DataError(f"{path}: image file of {info.st_size / 2**20:.0f} MB is over the "
+                            f"{MAX_IMAGE_BYTES >> 20} MB limit")
+        try:
+            return f.read(MAX_IMAGE_BYTES if limit is None else limit)
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read image file ({exc.strerror})") from None
 
 
 def _check_complete(path: Path, data: bytes) -> None:
@@ -78,13 +100,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
     Reading headers is about 20x faster than decoding (2,000 LSPET images: 0.17 s against 3.2 s).
     """
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            head = f.read(1 << 16)
-    except FileNotFoundError:
-        raise DataError(f"{path}: image file not found") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read image file ({exc.strerror})") from None
+    head = _read_bytes(path, 1 << 16)
     size = None
     if head.startswith(_JPEG_START):
         size = _jpeg_size(head)

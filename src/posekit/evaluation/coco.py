@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import json
 import tempfile
@@ -15,6 +14,8 @@ import numpy as np
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+from posekit.data.readers.coco_checks import (PART_FIELDS, check_bbox, check_coco_gt, check_id, is_number, numbers,
+                                              show)
 from posekit.data.readers.common import load_json
 from posekit.data.records import DataError
 from posekit.keypoints import WHOLEBODY_PARTS, KeypointSet
@@ -28,6 +29,9 @@ CROWDPOSE_STAT_NAMES = ("AP", "AP50", "AP75", "AR", "AR50", "AR75", "AP(E)", "AP
 # scored with xtcocotools' iou type 'keypoints_<part>'.
 WHOLEBODY_PART_NAMES = ("body", "foot", "face", "lefthand", "righthand")
 WHOLEBODY_NUM_KEYPOINTS = sum(num for _, num in WHOLEBODY_PARTS)
+# The ground-truth fields xtcocotools reads for keypoint evaluation.
+_GT_FIELDS = ("id", "image_id", "category_id", "iscrowd", "bbox", "area", "num_keypoints", "keypoints",
+              *(field for field, _ in WHOLEBODY_PARTS[1:]))
 
 
 def _load_gt(gt: dict | str | Path, name: str | None = None) -> tuple[dict, str]:
@@ -35,13 +39,13 @@ def _load_gt(gt: dict | str | Path, name: str | None = None) -> tuple[dict, str]
         data, name = gt, name or "ground truth"
     else:
         data, name = load_json(gt, "ground-truth"), str(gt)
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
-            or not isinstance(data.get("annotations"), list):
-        raise DataError(f"{name}: not a COCO annotation file (need a mapping with 'images' and 'annotations' lists)")
+    check_coco_gt(data, name, reader=False)
     return data, name
 
 
 def _load_results(results: list | str | Path, name: str | None = None) -> tuple[list, str]:
+    """A results list whose entries have the right types: ids, a finite score, a flat list of finite
+    keypoint numbers (their count is checked against the keypoint set later)."""
     if isinstance(results, (str, Path)):
         data, name = load_json(results, "results"), str(results)
     else:
@@ -49,34 +53,84 @@ def _load_results(results: list | str | Path, name: str | None = None) -> tuple[
     if not isinstance(data, list):
         raise DataError(f"{name}: a COCO results file must be a JSON list of predictions, got {type(data).__name__}")
     for i, r in enumerate(data):
-        if not isinstance(r, dict) or not {"image_id", "keypoints", "score"} <= set(r):
-            raise DataError(f"{name}: prediction {i} needs keys image_id, keypoints, score")
+        if not isinstance(r, dict):
+            raise DataError(f"{name}: prediction {i} is not an object: {show(r)}")
+        missing = [k for k in ("image_id", "keypoints", "score") if k not in r]
+        if missing:
+            raise DataError(f"{name}: prediction {i} needs keys image_id, keypoints, score (missing {missing})")
+        where = f"prediction {i}"
+        check_id(name, where, r, "image_id")
+        where = f"prediction {i} (image_id {r['image_id']})"
+        if "category_id" in r:
+            check_id(name, where, r, "category_id")
+        if not is_number(r["score"]):
+            raise DataError(f"{name}: {where}: 'score' must be a finite number, got {show(r['score'])}")
+        for key in ("keypoints", *PART_FIELDS):
+            if key in r:
+                numbers(name, where, key, r[key], "a flat list of finite numbers x1, y1, s1, ...")
+        if "bbox" in r:
+            check_bbox(name, where, r["bbox"])
     return data, name
 
 
 def _check_results(gt: dict, results: list, name: str, fields: dict[str, int]) -> None:
-    """Image ids must be in the GT and each keypoint field must hold `num * 3` numbers."""
+    """Image and category ids must be in the GT and each keypoint field must hold `num * 3` numbers."""
     gt_ids = {img["id"] for img in gt["images"]}
-    unknown = sorted({r["image_id"] for r in results} - gt_ids, key=str)
+    unknown = sorted({r["image_id"] for r in results} - gt_ids)
     if unknown:
         raise DataError(f"{name}: {len(unknown)} prediction image_id(s) not in the ground truth, "
                         f"e.g. {unknown[:5]}")
+    category_ids = {c["id"] for c in gt.get("categories") or []}
     for i, r in enumerate(results):
         if "category_id" not in r:
             raise DataError(f"{name}: prediction {i} (image_id {r['image_id']}) has no 'category_id'")
+        if r["category_id"] not in category_ids:
+            raise DataError(f"{name}: prediction {i} (image_id {r['image_id']}): 'category_id' {r['category_id']} "
+                            f"is not a category of the ground truth ({sorted(category_ids)[:5]})")
         for key, num in fields.items():
             value = r.get(key)
             if value is None or len(value) != num * 3:
                 got = "missing" if value is None else f"{len(value)} numbers"
                 raise DataError(f"{name}: prediction {i} (image_id {r['image_id']}) field '{key}' is {got}; "
                                 f"expected {num} keypoints x 3 = {num * 3} numbers")
+    if any("bbox" in r for r in results) and not all("bbox" in r for r in results):
+        # xtcocotools takes the predictions' areas from 'bbox' if the first has one, and fails on the rest.
+        raise DataError(f"{name}: some predictions have a 'bbox' and some do not; give all or none")
 
 
 def _gt_num_keypoints(gt: dict, name: str) -> int:
-    for ann in gt["annotations"]:
-        if "keypoints" in ann:
-            return len(ann["keypoints"]) // 3
-    raise DataError(f"{name}: no annotation has 'keypoints'")
+    counts = {len(ann["keypoints"]) // 3 for ann in gt["annotations"] if ann.get("keypoints") is not None}
+    if not counts:
+        raise DataError(f"{name}: no annotation has 'keypoints'")
+    if len(counts) > 1:
+        first = len(gt["annotations"][0]["keypoints"]) // 3
+        other = next(a for a in gt["annotations"] if len(a["keypoints"]) // 3 != first)
+        raise DataError(f"{name}: annotation id {other['id']}: 'keypoints' has {len(other['keypoints']) // 3} "
+                        f"keypoints where others have {first}")
+    return counts.pop()
+
+
+def _check_evaluable(gt: dict, name: str, fields: Sequence[str] = ("keypoints",)) -> None:
+    """An evaluation with nothing to evaluate is an error that says why (xtcocotools would print -1)."""
+    if not gt.get("categories"):
+        raise DataError(f"{name}: 'categories' is empty or missing; COCO evaluation scores each category")
+    crowd = sum(bool(a.get("iscrowd")) for a in gt["annotations"])
+    people = [a for a in gt["annotations"] if not a.get("iscrowd")]
+    labelled = [a for a in people if any(np.asarray(a[f], dtype=np.float64)[2::3].max(initial=0) > 0
+                                         for f in fields if a.get(f))]
+    if not labelled:
+        raise DataError(f"{name}: nothing to evaluate: no annotation is a non-crowd person with labelled keypoints "
+                        f"({len(gt['annotations'])} annotations, {crowd} crowd regions, "
+                        f"{len(people)} persons without labelled keypoints)")
+
+
+def _defined(names: Sequence[str], stats: np.ndarray, gt_name: str) -> dict[str, float | None]:
+    """xtcocotools writes -1 for a statistic with no ground truth (APm without medium persons): None
+    here, so it is never read as a score; for the main AP it means nothing was evaluated."""
+    if stats[0] == -1:
+        raise DataError(f"{gt_name}: nothing to evaluate: no ground-truth person counts for AP "
+                        "(all ignored: crowd, unlabelled or out of every area range)")
+    return {n: (None if v == -1 else float(v)) for n, v in zip(names, stats)}
 
 
 @contextlib.contextmanager
@@ -91,11 +145,22 @@ def _quiet(verbose: bool):
 
 
 def _coco_pair(gt: dict, results: list, verbose: bool) -> tuple[COCO, COCO]:
-    # xtcocotools mutates both inputs (ignore flags, result ids/areas), so it gets copies. The flags
-    # are recomputed on every evaluate(), so one pair serves several iou types.
+    # xtcocotools mutates its inputs (ignore flags, result ids/areas) and reads only these fields, so it
+    # gets fresh dicts of them: the caller's data stays untouched, and fields it never reads (deeply
+    # nested segmentations, unknown keys) cannot trip it. The flags are recomputed on every evaluate(),
+    # so one pair serves several iou types.
+    images = [{k: img[k] for k in ("id", "crowdIndex") if k in img} for img in gt["images"]]
+    categories = [{"id": c["id"], "name": c.get("name", "")} for c in gt.get("categories") or []]
+    annotations = [{k: a[k] for k in _GT_FIELDS if k in a} for a in gt["annotations"]]
+    for i, a in enumerate(annotations):
+        a.setdefault("iscrowd", 0)  # the COCO format's default; xtcocotools needs the key
+        # COCOeval records a match as the matched annotation's id and reads id <= 0 as no match (an
+        # annotation with id 0 or -2 changed AP): number them 1..N (they are checked unique).
+        a["id"] = i + 1
     with _quiet(verbose):
-        coco_gt = COCO(annotation_file="<in memory>", ann_data=copy.deepcopy(gt))
-        return coco_gt, coco_gt.loadRes(copy.deepcopy(results))
+        coco_gt = COCO(annotation_file="<in memory>", ann_data={"images": images, "annotations": annotations,
+                                                                  "categories": categories})
+        return coco_gt, coco_gt.loadRes([{k: v for k, v in r.items() if k != "segmentation"} for r in results])
 
 
 def _run_cocoeval(coco_gt: COCO, coco_dt: COCO, iou_type: str, sigmas: np.ndarray, use_area: bool,
@@ -124,8 +189,10 @@ def evaluate_coco(gt: dict | str | Path, results: list | str | Path, sigmas: Seq
     iou_type "keypoints" gives AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl;
     "keypoints_crowd" (CrowdPose; GT images need 'crowdIndex', and the protocol uses
     use_area=False) gives AP, AP50, AP75, AR, AR50, AR75, AP(E), AP(M), AP(H).
-    Empty results score zero. COCOeval's printing is suppressed unless verbose. gt_name and
-    results_name label in-memory inputs in error messages (paths label themselves)."""
+    Empty results score zero; a statistic xtcocotools cannot define (APm with no medium-sized person)
+    is None; GT with nothing to evaluate (no non-crowd person with labelled keypoints) is an error.
+    COCOeval's printing is suppressed unless verbose. gt_name and results_name label in-memory inputs
+    in error messages (paths label themselves)."""
     gt_data, gt_name = _load_gt(gt, gt_name)
     res_data, res_name = _load_results(results, results_name)
     sigmas = np.asarray(sigmas, dtype=np.float64)
@@ -135,7 +202,6 @@ def evaluate_coco(gt: dict | str | Path, results: list | str | Path, sigmas: Seq
     num_keypoints = _gt_num_keypoints(gt_data, gt_name)
     if len(sigmas) != num_keypoints:
         raise ValueError(f"{gt_name}: annotations have {num_keypoints} keypoints but {len(sigmas)} sigmas were given")
-    _check_results(gt_data, res_data, res_name, {"keypoints": num_keypoints})
     if use_area and any("area" not in a for a in gt_data["annotations"]):
         raise DataError(f"{gt_name}: some annotations have no 'area'; evaluate with use_area=False "
                         "(as the CrowdPose protocol does)")
@@ -148,11 +214,13 @@ def evaluate_coco(gt: dict | str | Path, results: list | str | Path, sigmas: Seq
         if missing:
             raise DataError(f"{gt_name}: CrowdPose evaluation needs 'num_keypoints' on every annotation; "
                             f"missing on {len(missing)}, e.g. ids {missing[:5]}")
+    _check_evaluable(gt_data, gt_name)  # every ground-truth problem before any in the results
+    _check_results(gt_data, res_data, res_name, {"keypoints": num_keypoints})
     names = CROWDPOSE_STAT_NAMES if iou_type == "keypoints_crowd" else COCO_STAT_NAMES
     if not res_data:
         return {name: 0.0 for name in names}
     stats = _run_cocoeval(*_coco_pair(gt_data, res_data, verbose), iou_type, sigmas, use_area, verbose)
-    return {name: float(v) for name, v in zip(names, stats)}
+    return _defined(names, stats, gt_name)
 
 
 def flat_to_wholebody_parts(keypoints: np.ndarray | Sequence[float]) -> dict[str, list[float]]:
@@ -186,24 +254,28 @@ def evaluate_wholebody(gt: dict | str | Path, results: list | str | Path, sigmas
         absent = [f for f in part_fields if f not in ann]
         if absent:
             raise DataError(f"{gt_name}: annotation {ann.get('id')} lacks whole-body field(s) {absent}")
-    res_data = [_with_part_fields(r, i, res_name) for i, r in enumerate(res_data)]
-    _check_results(gt_data, res_data, res_name, part_fields)
     if any("area" not in a for a in gt_data["annotations"]):
         raise DataError(f"{gt_name}: COCO-WholeBody evaluation uses each annotation's 'area'; some have none")
+    _check_evaluable(gt_data, gt_name, tuple(part_fields))
+    res_data = [_with_part_fields(r, i, res_name) for i, r in enumerate(res_data)]
+    _check_results(gt_data, res_data, res_name, part_fields)
 
     if not res_data:
         return {part: {k: 0.0 for k in COCO_STAT_NAMES}
                 for part in WHOLEBODY_PART_NAMES + ("hand", "wholebody")}
     pair = _coco_pair(gt_data, res_data, verbose)
-    out: dict[str, dict[str, float]] = {}
+    raw: dict[str, np.ndarray] = {}
     start = 0
     for part, (_, num) in zip(WHOLEBODY_PART_NAMES, WHOLEBODY_PARTS):
-        stats = _run_cocoeval(*pair, f"keypoints_{part}", sigmas[start:start + num], True, verbose)
-        out[part] = dict(zip(COCO_STAT_NAMES, stats.tolist()))
+        raw[part] = _run_cocoeval(*pair, f"keypoints_{part}", sigmas[start:start + num], True, verbose)
         start += num
-    out["hand"] = {k: (out["lefthand"][k] + out["righthand"][k]) / 2 for k in COCO_STAT_NAMES}
-    stats = _run_cocoeval(*pair, "keypoints_wholebody", sigmas, True, verbose)
-    out["wholebody"] = dict(zip(COCO_STAT_NAMES, stats.tolist()))
+    # A hand statistic is the mean of both hands' where both are defined.
+    raw["hand"] = np.where((raw["lefthand"] == -1) | (raw["righthand"] == -1), -1,
+                           (raw["lefthand"] + raw["righthand"]) / 2)
+    raw["wholebody"] = _run_cocoeval(*pair, "keypoints_wholebody", sigmas, True, verbose)
+    out = {part: {n: (None if v == -1 else float(v)) for n, v in zip(COCO_STAT_NAMES, stats)}
+           for part, stats in raw.items()}
+    _defined(COCO_STAT_NAMES, raw["wholebody"], gt_name)
     return out
 
 
@@ -252,6 +324,9 @@ class CocoEvaluator:
             self.protocol = "crowdpose"
         else:
             self.protocol = "coco"
+        # Before any training: a validation set with nothing to evaluate would only fail at its first validation.
+        _check_evaluable(self.gt, "ground truth", tuple(dict(WHOLEBODY_PARTS)) if self.protocol == "wholebody"
+                         else ("keypoints",))
 
     def evaluate(self, predictions: Sequence[dict]) -> dict[str, float]:
         results = predictions_to_results(predictions, self.category_id)

@@ -144,11 +144,17 @@ class PCKEvaluator:
         else:
             people = _gt_from_records(gt.records if isinstance(gt, PoseData) else gt, keypoint_set, name)
         if not people:
-            raise DataError(f"{name}: no annotated person to evaluate PCK on")
+            raise DataError(f"{name}: nothing to evaluate: no non-crowd person with keypoints to evaluate PCK on")
         self.image_ids = list(people)
         self.gt = np.stack([people[i] for i in self.image_ids])
         if normaliser == "torso":
+            if not {"right_shoulder", "left_hip"} <= set(keypoint_set.names):
+                raise DataError(f"{name}: PCK normalises by the torso (right_shoulder -> left_hip), which keypoint "
+                                f"set '{keypoint_set.name}' lacks")
             self.normaliser = torso_normaliser(self.gt[..., :2], self.gt[..., 2] > 0, keypoint_set)
+            if not (self.normaliser > 0).any():
+                raise DataError(f"{name}: nothing to evaluate: no person has a labelled torso (right_shoulder and "
+                                "left_hip, the PCK normaliser)")
         elif isinstance(normaliser, Mapping):
             missing = [i for i in self.image_ids if i not in normaliser]
             if missing:

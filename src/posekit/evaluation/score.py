@@ -1,14 +1,19 @@
-"""Score a COCO results file against a COCO ground-truth file, picking the protocol from the GT."""
+"""Score a COCO results file against a COCO ground-truth file, picking the protocol from the GT;
+results of another keypoint set are scored on the joints both sets name alike."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
+
+import numpy as np
 
 from posekit.data.records import DataError
 from posekit.evaluation.coco import (
     WHOLEBODY_NUM_KEYPOINTS, _gt_num_keypoints, _load_gt, _load_results, evaluate_coco, evaluate_wholebody,
 )
 from posekit.evaluation.pck import PCKEvaluator
-from posekit.keypoints import KeypointSet, canonical_keypoint_name, find_keypoint_set, get_keypoint_set
+from posekit.keypoints import (KeypointSet, available, canonical_keypoint_name, find_keypoint_set, get_keypoint_set,
+                               union_mapping)
 
 METRICS = ("coco", "crowdpose", "wholebody", "pck")
 WHOLEBODY_SET = "coco_wholebody133"
@@ -23,7 +28,7 @@ def infer_keypoint_set(gt: dict, name: str = "ground truth") -> KeypointSet:
         return get_keypoint_set(WHOLEBODY_SET)
     k = _gt_num_keypoints(gt, name)
     categories = gt.get("categories") or []
-    names = tuple(str(n) for n in categories[0].get("keypoints", ())) if categories else ()
+    names = tuple(str(n) for n in categories[0].get("keypoints") or ()) if categories else ()
     canonical = tuple(canonical_keypoint_name(n) for n in names)
     named = find_keypoint_set(names)
     if named is not None:
@@ -48,14 +53,64 @@ def metric_for(keypoint_set: KeypointSet) -> str:
     return "coco" if keypoint_set.sigmas is not None else "pck"
 
 
+def results_keypoint_set(results: list, name: str, gt_set: KeypointSet, given: str | None) -> KeypointSet:
+    """The set the predictions use: `given` (checked against their counts), else the GT's set when
+    every prediction has its count; otherwise an error listing the built-in sets of their count."""
+    kset = get_keypoint_set(given) if given else gt_set
+    for i, r in enumerate(results):
+        count = len(r["keypoints"])
+        if count == 3 * kset.num_keypoints or (kset.name == WHOLEBODY_SET and "foot_kpts" in r):
+            continue
+        where = f"{name}: prediction {i} (image_id {r['image_id']}) has {count} numbers"
+        if given:
+            raise DataError(f"{where}; --results-set '{kset.name}' has {kset.num_keypoints} keypoints x 3 = "
+                            f"{3 * kset.num_keypoints}")
+        candidates = [n for n in available() if 3 * get_keypoint_set(n).num_keypoints == count]
+        hint = (f"if they are another set's, name it with --results-set ({', '.join(candidates)})" if candidates
+                else "no built-in keypoint set has that count")
+        raise DataError(f"{where}; the ground truth's set '{kset.name}' has {kset.num_keypoints} keypoints x 3 = "
+                        f"{3 * kset.num_keypoints}; {hint}")
+    return kset
+
+
+def shared_joints(gt: dict, results: list, gt_set: KeypointSet, results_set: KeypointSet, results_name: str
+                  ) -> tuple[dict, list, KeypointSet]:
+    """GT and results cut down to the joints both sets name alike (canonical names), in the GT's order,
+    and the set of those joints with the GT set's sigmas. An annotation keeps its num_keypoints unless
+    none of its labelled joints is shared (then 0: CrowdPose reads it to ignore a person)."""
+    if WHOLEBODY_NUM_KEYPOINTS in (gt_set.num_keypoints, results_set.num_keypoints):
+        raise DataError(f"{results_name}: scoring across keypoint sets does not cover whole-body sets "
+                        f"('{results_set.name}' against '{gt_set.name}')")
+    mapping = sorted(union_mapping(results_set, gt_set), key=lambda pair: pair[1])
+    if not mapping:
+        raise DataError(f"{results_name}: keypoint set '{results_set.name}' shares no joint (by name) with the "
+                        f"ground truth's '{gt_set.name}'; nothing to score")
+    res_index, gt_index = (list(i) for i in zip(*mapping))
+    sigmas = None if gt_set.sigmas is None else tuple(gt_set.sigmas[i] for i in gt_index)
+    shared = KeypointSet(f"{gt_set.name}&{results_set.name}", tuple(gt_set.names[i] for i in gt_index), (), sigmas)
+    annotations = []
+    for ann in gt["annotations"]:
+        points = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)[gt_index]
+        ann = {**ann, "keypoints": points.reshape(-1).tolist()}
+        if "num_keypoints" in ann and not (points[:, 2] > 0).any():
+            ann["num_keypoints"] = 0
+        annotations.append(ann)
+    cut = [{**r, "keypoints": np.asarray(r["keypoints"], dtype=np.float64).reshape(-1, 3)[res_index].reshape(-1)
+            .tolist()} for r in results]
+    return {**gt, "annotations": annotations}, cut, shared
+
+
 def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str | KeypointSet | None = None,
-                metric: str = "auto", verbose: bool = False) -> dict:
+                metric: str = "auto", verbose: bool = False, results_set: str | None = None) -> dict:
     """Evaluate a COCO results file against a COCO GT file.
 
     metric "auto" follows the keypoint set: COCO-17 (and other sets with sigmas) -> OKS AP/AR,
     CrowdPose-14 -> CrowdPose AP with easy/medium/hard, COCO-WholeBody -> AP/AR per part,
     sets without sigmas (LSP-14) -> PCK@0.2 of the torso, one person per image (the top-scoring
-    prediction per image_id). Returns {gt, results, keypoint_set, metric, stats}."""
+    prediction per image_id). results_set names the predictions' set when it is not the GT's; they
+    are then scored on the joints both sets share by name (OKS with the GT set's sigmas of those).
+    Returns {gt, results, keypoint_set, results_set, joints (the scored joints' names), metric, stats};
+    a statistic that cannot be defined (no GT person in its range or group) is None."""
     if metric != "auto" and metric not in METRICS:
         raise ValueError(f"unknown metric '{metric}'; choose auto or one of {', '.join(METRICS)}")
     gt, gt_name = _load_gt(gt_path)
@@ -67,15 +122,22 @@ def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str
         if k != kset.num_keypoints:
             raise DataError(f"{gt_name}: annotations have {k} keypoints; keypoint set '{kset.name}' has "
                             f"{kset.num_keypoints}")
+    rset = results_keypoint_set(results, results_name, kset, results_set)
+    scored = kset
+    if rset.name != kset.name:
+        gt, results, scored = shared_joints(gt, results, kset, rset, results_name)
     names = {"gt_name": gt_name, "results_name": results_name}
     if metric == "wholebody":
-        stats = evaluate_wholebody(gt, results, kset.sigmas_array, verbose=verbose, **names)
+        stats = evaluate_wholebody(gt, results, scored.sigmas_array, verbose=verbose, **names)
     elif metric == "crowdpose":
-        stats = evaluate_coco(gt, results, kset.sigmas_array, "keypoints_crowd", use_area=False, verbose=verbose,
+        stats = evaluate_coco(gt, results, scored.sigmas_array, "keypoints_crowd", use_area=False, verbose=verbose,
                               **names)
     elif metric == "coco":
-        stats = evaluate_coco(gt, results, kset.sigmas_array, "keypoints", use_area=True, verbose=verbose, **names)
+        stats = evaluate_coco(gt, results, scored.sigmas_array, "keypoints", use_area=True, verbose=verbose,
+                              **names)
     else:
-        stats = PCKEvaluator(gt, kset, alpha=0.2, name=gt_name).evaluate(results, source=results_name)
-    return {"gt": str(gt_path), "results": str(results_path), "keypoint_set": kset.name,
-            "metric": metric, "stats": stats}
+        evaluator = PCKEvaluator(gt, scored, alpha=0.2, name=gt_name)
+        stats = {k: (None if isinstance(v, float) and math.isnan(v) else v)
+                 for k, v in evaluator.evaluate(results, source=results_name).items()}
+    return {"gt": str(gt_path), "results": str(results_path), "keypoint_set": kset.name, "results_set": rset.name,
+            "joints": list(scored.names), "metric": metric, "stats": stats}

@@ -5,8 +5,12 @@ so the mapping is a matter of unwrapping: the file's `state_dict` entry, a DDP `
 DWPose distiller's `student.`/`teacher.` prefix, and dropping entries that are not model weights.
 
 EMA: mmengine's EMAHook swaps the averaged weights into `state_dict` when it saves (the raw ones go
-to `ema_state_dict`), and the published files keep only `state_dict`; so `state_dict` is the model
-to deploy. mmcv-0.x-style `ema_*` buffers, if present, are dropped for the same reason.
+to `ema_state_dict`), and the published files keep only `state_dict`; MMPose's `init_model` loads
+`state_dict` (mmengine's load_checkpoint), so `state_dict` is the model to deploy, in published files
+and runner checkpoints alike. mmcv-0.x-style `ema_*` buffers, if present, are dropped for the same reason.
+
+Files are read weights-only (posekit.models.safe_load): a runner checkpoint's `message_hub`, `meta`,
+`optimizer` and the like load as inert placeholders and are skipped; nothing in the file is run.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import torch
 from torch import nn
 
 from posekit.keypoints import available, get_keypoint_set
+from posekit.models.safe_load import load_runner_checkpoint
 from posekit.models.zoo import build_model, get_entry
 
 # Entries of mmpose checkpoints that hold no weights of the deployed model: the data preprocessor's
@@ -35,12 +40,16 @@ def convert_mmpose_checkpoint(state_dict: dict[str, Any], part: str = "student")
     state = state_dict.get("state_dict", state_dict)
     if not isinstance(state, dict):
         raise ValueError("checkpoint 'state_dict' is not a mapping of names to tensors")
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = {str(k).removeprefix("module."): v for k, v in state.items()}
     if any(k.startswith(f"{p}.") for p in DISTILLER_PARTS for k in state):
         if not any(k.startswith(f"{part}.") for k in state):
             raise ValueError(f"distiller checkpoint has no '{part}.' weights")
         state = {k[len(part) + 1:]: v for k, v in state.items() if k.startswith(f"{part}.")}
-    return {k: v for k, v in state.items() if not k.startswith(_NON_MODEL_PREFIXES)}
+    state = {k: v for k, v in state.items() if not k.startswith(_NON_MODEL_PREFIXES)}
+    not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise ValueError(f"checkpoint 'state_dict' entry '{not_tensors[0]}' is not a tensor")
+    return state
 
 
 def checkpoint_shape(state: dict[str, Any]) -> tuple[int, tuple[int, int]]:
@@ -72,12 +81,7 @@ def load_mmpose_checkpoint(path: str | Path, model_name: str, keypoint_set: str 
     """
     path = Path(path)
     get_entry(model_name)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # torch raises several types for a truncated or foreign file
-        raise ValueError(f"{path}: not a readable checkpoint ({exc})") from None
+    checkpoint = load_runner_checkpoint(path)
     if not isinstance(checkpoint, dict):
         raise ValueError(f"{path}: not a checkpoint (a {type(checkpoint).__name__}, expected a dict)")
     try:
@@ -94,5 +98,5 @@ def load_mmpose_checkpoint(path: str | Path, model_name: str, keypoint_set: str 
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ValueError(f"{path}: does not fit {model_name} ({num_keypoints} keypoints, "
-                         f"{input_size[1]}x{input_size[0]}): {exc}") from None
+                         f"{input_size[1]}x{input_size[0]}): {' '.join(str(exc).split())[:300]}") from None
     return model, {"model": model_name, "keypoint_set": kset.name, "input_size": list(input_size)}

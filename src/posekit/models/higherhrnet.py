@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from posekit.models.backbones.hrnet import BN_MOMENTUM, BasicBlock, HRNet, HRNetSpec
+from posekit.models.safe_load import load_weights_only
 from posekit.models.zoo import register_model
 
 AE_CODEC = {"name": "associative_embedding"}
@@ -55,7 +56,7 @@ class HigherHRNet(HRNet):
 
 def load_official_checkpoint(model: HigherHRNet, path: str | Path) -> None:
     """Load a published HigherHRNet `.pth` (optionally saved from DataParallel: 'module.' prefix)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_weights_only(path)
     if not isinstance(state, dict):
         raise ValueError(f"{path}: not a state dict")
     state = state.get("state_dict", state)

@@ -9,16 +9,25 @@ from typing import Any
 import numpy as np
 import torch
 
+from posekit.models.safe_load import load_error_reason
+
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     """Write `state` to `path` so that a reader (or a crash) never sees a half-written file:
     write a temporary file in the same folder, fsync it, then os.replace it over the target."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        try:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        except OSError:
+            pass
+        raise
     os.replace(tmp, path)
 
 
@@ -28,8 +37,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         raise FileNotFoundError(f"{path}: checkpoint not found")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises several types for a truncated or foreign file
-        raise ValueError(f"{path}: not a readable checkpoint ({exc})") from None
+    except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
+        raise ValueError(f"{path}: not a readable checkpoint: {load_error_reason(exc)}") from None
     if not isinstance(state, dict) or "strategy" not in state:
         raise ValueError(f"{path}: not a posekit training checkpoint (no 'strategy' entry)")
     return state

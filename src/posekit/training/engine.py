@@ -254,7 +254,9 @@ class Trainer:
                 estimator.eval()
                 with torch.no_grad():
                     result = self.evaluate(estimator, self.cfg.flip_test)
-                metrics.update({(k if i == 0 else f"{name}/{k}"): float(v) for k, v in result.items()})
+                # None: a statistic with nothing to compute it on (COCO's APm without medium-sized persons).
+                metrics.update({(k if i == 0 else f"{name}/{k}"): None if v is None else float(v)
+                                for k, v in result.items()})
                 if i == 0 and not self.metric_name:
                     default = getattr(estimator, "default_metric", "")
                     self.metric_name = default if default in result else next(iter(result), "")

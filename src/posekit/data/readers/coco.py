@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from posekit.data.readers.coco_checks import check_coco_gt
 from posekit.data.readers.common import bbox_from_keypoints, load_json
 from posekit.data.records import DataError, ImageRecord, Person, PoseData
 from posekit.keypoints import (WHOLEBODY_PARTS, KeypointSet, KeypointSetError, canonical_keypoint_name,
@@ -18,31 +18,30 @@ SET_BY_COUNT = {17: "coco17", 133: "coco_wholebody133", 136: "halpe136", 16: "mp
 
 
 def read_coco(json_path: str | Path, image_root: str | Path | None = None,
-              keypoint_set: str | KeypointSet | None = None) -> PoseData:
+              keypoint_set: str | KeypointSet | None = None, allow_absolute_paths: bool = False) -> PoseData:
     """Read a COCO keypoint JSON. Every image is kept (with or without persons), and every person
     annotation of the person category, crowd regions and persons without keypoints included.
 
     image_root defaults to an `images/` folder beside the JSON if there is one, else the JSON's folder.
+    Image paths must stay inside it: a `file_name` that leads out (`../`) or an absolute path outside it
+    is an error, unless allow_absolute_paths (a trusted file; `posekit convert` writes absolute paths).
     The keypoint set, when not given, is the built-in set whose names match the category's keypoint
     names, else inferred from the count (17 coco17, 133 coco_wholebody133, 136 halpe136, 16 mpii16),
     else built from the category itself (its names, left/right flip pairs, skeleton; no sigmas).
     Whole-body files keep foot/face/hand points in separate fields; they are concatenated in the
-    standard 133 order.
+    standard 133 order. Every id, size, keypoint, box and area is checked first (coco_checks).
     """
     path = Path(json_path)
     data = load_json(path)
-    if isinstance(data, list):
-        raise DataError(f"{path}: is a list, not a COCO annotation file (a results or detections file?)")
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a JSON object with 'images' and 'annotations'")
-    for key in ("images", "annotations"):
-        if not isinstance(data.get(key), list):
-            raise DataError(f"{path}: missing key '{key}' (a list) of a COCO annotation file")
+    check_coco_gt(data, str(path), reader=True)
     if image_root is None:
         image_root = path.parent / "images" if (path.parent / "images").is_dir() else path.parent
     category = _person_category(path, data.get("categories") or [])
-    annotations = [a for a in data["annotations"] if category is None or _get(path, a, "category_id") == category["id"]]
-    wholebody = any(isinstance(a, dict) and "foot_kpts" in a for a in annotations)
+    annotations = [a for a in data["annotations"] if category is None or a["category_id"] == category["id"]]
+    if data["annotations"] and not annotations:
+        raise DataError(f"{path}: none of the {len(data['annotations'])} annotations has the person category's "
+                        f"'category_id' {category['id']}")
+    wholebody = any("foot_kpts" in a for a in annotations)
     flat = [_flat_keypoints(path, a, wholebody) for a in annotations]
 
     if keypoint_set is None:
@@ -51,48 +50,41 @@ def read_coco(json_path: str | Path, image_root: str | Path | None = None,
         kset = get_keypoint_set(keypoint_set)
     k = kset.num_keypoints
 
+    root = os.path.abspath(image_root)
     records: dict[int, ImageRecord] = {}
     for i, img in enumerate(data["images"]):
-        if not isinstance(img, dict):
-            raise DataError(f"{path}: images[{i}] is not an object")
-        missing = [key for key in ("id", "file_name", "width", "height") if key not in img]
-        if missing:
-            raise DataError(f"{path}: images[{i}] (id {img.get('id')}) is missing key(s) {missing}")
-        image_id = int(img["id"])
-        records[image_id] = ImageRecord(image_id, os.path.abspath(Path(image_root) / img["file_name"]),
-                                        int(img["width"]), int(img["height"]))
+        file_name = _image_path(path, i, root, img["file_name"], allow_absolute_paths)
+        records[img["id"]] = ImageRecord(img["id"], file_name, int(img["width"]), int(img["height"]))
 
     for ann, values in zip(annotations, flat):
-        ann_id = _get(path, ann, "id")
-        image_id = int(_get(path, ann, "image_id"))
-        record = records.get(image_id)
-        if record is None:
-            raise DataError(f"{path}: annotation id {ann_id} refers to image_id {image_id}, which is not in 'images'")
+        record = records[ann["image_id"]]
         if values is None:
             keypoints = np.zeros((k, 3), dtype=np.float32)
         elif len(values) != 3 * k:
-            raise DataError(f"{path}: annotation id {ann_id} has {len(values) / 3:g} keypoints but keypoint set "
+            raise DataError(f"{path}: annotation id {ann['id']} has {len(values) / 3:g} keypoints but keypoint set "
                             f"'{kset.name}' has {k}")
         else:
             keypoints = values.reshape(k, 3)
-        record.persons.append(_person(path, ann, ann_id, keypoints, record))
+        record.persons.append(_person(ann, keypoints, record))
     return PoseData(list(records.values()), kset, source=str(path))
 
 
-def _get(path: Path, ann: Any, key: str) -> Any:
-    if not isinstance(ann, dict):
-        raise DataError(f"{path}: an annotation is not an object: {str(ann)[:80]}")
-    if key not in ann:
-        raise DataError(f"{path}: annotation id {ann.get('id', '?')} is missing key '{key}'")
-    return ann[key]
+def _image_path(path: Path, index: int, root: str, file_name: str, allow_absolute: bool) -> str:
+    """The image's absolute path, which must lie inside `root` unless allow_absolute (compared on the
+    normalised path, so a dataset folder that is a symlink still works)."""
+    full = os.path.normpath(os.path.join(root, file_name))
+    if allow_absolute or full == root or full.startswith(root.rstrip(os.sep) + os.sep):
+        return full
+    how = "is an absolute path" if os.path.isabs(file_name) else "leads"
+    raise DataError(f"{path}: images[{index}]: 'file_name' {file_name!r} {how} outside the image root {root}; "
+                    "give the image root that holds it, or allow absolute paths for a trusted file "
+                    "(allow_absolute_paths=True; config: data.allow_absolute_paths=true)")
 
 
 def _person_category(path: Path, categories: list) -> dict | None:
     """The category whose annotations are read: the one named 'person', else the only one."""
     if not categories:
         return None
-    if not all(isinstance(c, dict) and "id" in c for c in categories):
-        raise DataError(f"{path}: 'categories' entries must be objects with an 'id'")
     persons = [c for c in categories if c.get("name") == "person"]
     if len(persons) == 1:
         return persons[0]
@@ -101,28 +93,16 @@ def _person_category(path: Path, categories: list) -> dict | None:
     raise DataError(f"{path}: cannot tell the person category among {[c.get('name') for c in categories]}")
 
 
-def _as_flat(path: Path, ann: dict, key: str) -> np.ndarray:
-    try:
-        values = np.asarray(ann[key], dtype=np.float32)
-    except (TypeError, ValueError):
-        values = None
-    if values is None or values.ndim != 1 or len(values) % 3:
-        raise DataError(f"{path}: annotation id {ann.get('id', '?')}: '{key}' must be a flat list "
-                        "x1, y1, v1, x2, y2, v2, ...")
-    return values
-
-
-def _flat_keypoints(path: Path, ann: Any, wholebody: bool) -> np.ndarray | None:
-    """The annotation's keypoints as one flat float array, or None if it has none."""
-    _get(path, ann, "id")
+def _flat_keypoints(path: Path, ann: dict, wholebody: bool) -> np.ndarray | None:
+    """The annotation's keypoints (checked by check_coco_gt) as one flat float array, or None if it has none."""
     if not wholebody:
         if not ann.get("keypoints"):
             return None
-        return _as_flat(path, ann, "keypoints")
+        return np.asarray(ann["keypoints"], dtype=np.float32)
     parts = []
     for key, count in WHOLEBODY_PARTS:
         # A part a whole-body annotation leaves out is unlabelled: v = 0.
-        parts.append(_as_flat(path, ann, key) if ann.get(key) else np.zeros(3 * count, dtype=np.float32))
+        parts.append(np.asarray(ann[key], dtype=np.float32) if ann.get(key) else np.zeros(3 * count, np.float32))
     for (key, count), values in zip(WHOLEBODY_PARTS, parts):
         if len(values) != 3 * count:
             raise DataError(f"{path}: annotation id {ann['id']}: '{key}' has {len(values) // 3} points, "
@@ -165,21 +145,17 @@ def _set_from_category(path: Path, category: dict, names: list[str]) -> Keypoint
         raise DataError(f"{path}: the person category does not define a usable keypoint set: {exc}") from None
 
 
-def _person(path: Path, ann: dict, ann_id: Any, keypoints: np.ndarray, record: ImageRecord) -> Person:
+def _person(ann: dict, keypoints: np.ndarray, record: ImageRecord) -> Person:
     keypoints = np.array(keypoints, dtype=np.float32)
     flags = keypoints[:, 2]
-    if not (np.isfinite(keypoints).all() and (flags >= 0).all()):
-        raise DataError(f"{path}: annotation id {ann_id} has non-finite keypoints or negative visibility flags")
     # COCO-WholeBody stores a fractional flag for face and hand points; like its evaluation, read
     # any positive flag as labelled, and keep the record's COCO flags {0, 1, 2} (2 = visible).
     fractional = (flags > 0) & ~np.isin(flags, (1, 2))
     flags[fractional] = 2
     if ann.get("bbox") is not None:
         bbox = np.asarray(ann["bbox"], dtype=np.float32)
-        if bbox.shape != (4,):
-            raise DataError(f"{path}: annotation id {ann_id}: bbox must be 4 numbers x, y, w, h")
     else:
         bbox = bbox_from_keypoints(keypoints, record.width, record.height)
     area = float(ann["area"]) if ann.get("area") is not None else float(bbox[2] * bbox[3])
     return Person(keypoints=keypoints, bbox=bbox, area=area, iscrowd=bool(ann.get("iscrowd", 0)),
-                  id=int(ann_id), segmentation=ann.get("segmentation"))
+                  id=ann["id"], segmentation=ann.get("segmentation"))

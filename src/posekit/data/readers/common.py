@@ -25,6 +25,8 @@ def load_json(path: str | Path, what: str = "annotation") -> Any:
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: malformed JSON in {what} file ({exc.msg} at line {exc.lineno}, "
                         f"column {exc.colno})") from None
+    except RecursionError:
+        raise DataError(f"{path}: {what} file nested too deeply for the JSON reader") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read {what} file ({exc})") from None
 

@@ -77,7 +77,8 @@ def build_unlabeled_dataset(cfg: ExperimentConfig, params: SemiParams) -> Unlabe
     limit = src.max_samples if src.max_samples > 0 else None
     if src.format == "coco":
         from posekit.data.readers import read_coco
-        source: Any = read_coco(src.path, src.images or None, cfg.data.keypoint_set)
+        source: Any = read_coco(src.path, src.images or None, cfg.data.keypoint_set,
+                                allow_absolute_paths=cfg.data.allow_absolute_paths)
         if limit:
             source.records[:] = source.records[:limit]
     else:

@@ -1,0 +1,102 @@
+"""Read .pt/.pth files without running anything they contain.
+
+Every posekit path loads with torch.load(weights_only=True): tensors, numbers, strings, lists and
+dicts only; a pickled function or object is refused, never imported or called. MMEngine's runner
+checkpoints (epoch_N.pth, best_*.pth) also pickle mmengine, numpy and mmcv objects in `message_hub`,
+`meta` and the like, which a weights-only load refuses. `load_runner_checkpoint` reads those through an
+allow-list of module namespaces whose objects become inert placeholders (nothing imported, no
+constructor or __setstate__ of theirs run); posekit reads only the tensors of `state_dict` from such a
+file. A reference to anything outside the allow-list (builtins, os, subprocess, a user's own module)
+is refused with the global's name.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# Module namespaces of the objects MMEngine/MMPose runner checkpoints pickle beside the weights:
+# message_hub's HistoryBuffer, numpy arrays and scalars in meta/dataset_meta/runtime_info (numpy
+# pickles their bytes through _codecs.encode), mmcv/mmdet/mmpose config objects.
+PLACEHOLDER_NAMESPACES = ("mmengine.", "mmcv.", "mmdet.", "mmpose.", "numpy.", "_codecs.", "collections.")
+
+
+class Placeholder:
+    """Stands in for an allow-listed object in a checkpoint: accepts any arguments and state, keeps
+    nothing and runs nothing."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Placeholder":
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "<placeholder for a non-tensor object>"
+
+
+def load_error_reason(exc: BaseException) -> str:
+    """One line saying why torch.load refused or failed on a file (torch's own text spans many lines)."""
+    text = str(exc)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return (f"it references {found.group(1)}, which a weights-only load refuses "
+                "(pickled code or objects are never run)")
+    found = re.search(r"GLOBAL (\S+) whose module \S+ is blocked", text)
+    if found:
+        return f"it references {found.group(1)}, which a weights-only load refuses (pickled code is never run)"
+    found = re.search(r"WeightsUnpickler error: ([^\n]+)", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = found.group(1) if found else (lines[0] if lines else type(exc).__name__)
+    return reason[:300]
+
+
+def _load(path: Path) -> Any:
+    with warnings.catch_warnings():
+        # torch warns on stderr about files it then refuses (an odd pickle protocol); the error says it all.
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_weights_only(path: str | Path, what: str = "checkpoint") -> Any:
+    """torch.load(weights_only=True) on CPU; FileNotFoundError or a one-line ValueError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    try:
+        return _load(path)
+    except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
+        raise ValueError(f"{path}: not a readable {what}: {load_error_reason(exc)}") from None
+
+
+def load_runner_checkpoint(path: str | Path, what: str = "checkpoint") -> Any:
+    """Like load_weights_only, and an MMEngine runner checkpoint's allow-listed non-tensor objects
+    load as Placeholder instances (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    try:
+        return _load(path)
+    except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
+        first_error = exc
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)  # reads the pickle, runs nothing
+    except Exception:  # not a zip checkpoint: the weights-only error is the answer
+        unsafe = []
+    if not unsafe:
+        raise ValueError(f"{path}: not a readable {what}: {load_error_reason(first_error)}")
+    refused = sorted(name for name in unsafe if not name.startswith(PLACEHOLDER_NAMESPACES))
+    if refused:
+        raise ValueError(f"{path}: refusing to load: it references {', '.join(refused[:3])}, which a checkpoint "
+                         "never needs (pickled code or objects are never run)")
+    try:
+        with torch.serialization.safe_globals([(Placeholder, name) for name in unsafe]):
+            return _load(path)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable {what}: {load_error_reason(exc)}") from None
