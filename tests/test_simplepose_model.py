@@ -76,3 +76,15 @@ def test_merges_feed_next_stack():
     # it reaches the next stack's scale-2 output, and the scale-0 one only through the stack input
     assert not torch.allclose(base[2], changed[2])
     assert torch.equal(base[0], changed[0])
+
+
+def test_lsp14_gets_its_own_layout_not_crowdposes():
+    """The set travels by name: a Simple Pose model for LSP-14 has LSP's limbs and joint order in both
+    codec and model (a count of 14 used to be read as CrowdPose)."""
+    from posekit.estimators.bottomup import build_bottomup_estimator
+    from posekit.models.simplepose import simplepose_channels
+    est = build_bottomup_estimator("simplepose-imhn-s", "lsp14", (128, 128))
+    assert est.codec.keypoint_set.name == "lsp14"
+    assert est.codec.num_channels == simplepose_channels("lsp14")
+    out = est.model(torch.zeros(1, 3, 128, 128))
+    assert out[-1][0].shape[1] == simplepose_channels("lsp14") != simplepose_channels("crowdpose14")

@@ -82,7 +82,6 @@ def skeleton_layout(dataset: KeypointSet) -> PartLayout:
 
 
 LAYOUTS = {"coco17": coco_layout, "crowdpose14": crowdpose_layout}
-_SET_BY_COUNT = {17: "coco17", 14: "crowdpose14"}
 
 
 def layout_for(dataset: KeypointSet) -> PartLayout:
@@ -99,10 +98,9 @@ class BodyPartCodec:
                  grouping: dict | None = None, num_keypoints: int | None = None):
         self.keypoint_set = get_keypoint_set(keypoint_set)
         if num_keypoints is not None and num_keypoints != self.keypoint_set.num_keypoints:
-            if num_keypoints not in _SET_BY_COUNT:
-                raise ValueError(f"simplepose codec: no built-in layout for {num_keypoints} keypoints; "
-                                 "pass keypoint_set=")
-            self.keypoint_set = get_keypoint_set(_SET_BY_COUNT[num_keypoints])
+            raise ValueError(f"simplepose codec: keypoint_set '{self.keypoint_set.name}' has "
+                             f"{self.keypoint_set.num_keypoints} keypoints, not {num_keypoints}; pass the set "
+                             "(a count names no set: CrowdPose and LSP both have 14)")
         self.layout = layout_for(self.keypoint_set)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         if self.input_size[0] % stride or self.input_size[1] % stride:

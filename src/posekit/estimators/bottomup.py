@@ -116,9 +116,10 @@ def build_bottomup_estimator(model_name: str, keypoint_set: str | KeypointSet | 
     if loss_params is not None and not is_simplepose:
         raise ValueError(f"codec params 'loss': only the simplepose codec takes loss settings, "
                          f"not '{codec_params['name']}'")
+    set_args = {"keypoint_set": kset} if is_simplepose else {}  # its layout (limbs) follows the set itself
     codec_obj = build_codec(codec_params.pop("name"), input_size=size, num_keypoints=kset.num_keypoints,
-                            **codec_params)
-    model = entry.builder(num_keypoints=kset.num_keypoints, input_size=size, **(model_params or {}))
+                            **set_args, **codec_params)
+    model = entry.build(kset, size, **(model_params or {}))
     if is_simplepose:
         from posekit.estimators.simplepose import SimplePoseEstimator, focal_l2_config
         return SimplePoseEstimator(model, codec_obj, kset, focal_l2_config(loss_params))

@@ -95,5 +95,5 @@ def build_topdown_estimator(model_name: str, keypoint_set: str | KeypointSet | N
     if stride and "heatmap_size" not in codec_params:
         codec_params["heatmap_size"] = [size[0] // stride, size[1] // stride]
     codec_obj = build_codec(codec_name, input_size=size, **codec_params)
-    model = entry.builder(num_keypoints=kset.num_keypoints, input_size=size, **(model_params or {}))
+    model = entry.build(kset, size, **(model_params or {}))
     return TopDownEstimator(model, codec_obj, kset, LOSSES[codec_name])

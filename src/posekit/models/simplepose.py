@@ -76,15 +76,14 @@ def simplepose_channels(keypoint_set: str) -> int:
     return codec.num_channels
 
 
-_KSET_BY_K = {17: "coco17", 14: "crowdpose14"}
-
-
 def _builder(nstack: int, width: int, increase: int, stem_first: int):
-    def build(num_keypoints: int, input_size: tuple[int, int], keypoint_set: str | None = None, **params) -> nn.Module:
-        name = keypoint_set or _KSET_BY_K.get(num_keypoints)
-        if name is None or get_keypoint_set(name).num_keypoints != num_keypoints:
-            raise ValueError(f"simplepose: pass keypoint_set= for a set of {num_keypoints} keypoints "
-                             "(the output channels depend on its limb list)")
+    def build(num_keypoints: int, input_size: tuple[int, int], keypoint_set: str = "coco17", **params) -> nn.Module:
+        # The output channels depend on the set's limb list, so the set is named, never guessed from
+        # the count (CrowdPose and LSP both have 14 joints, in different orders and limbs).
+        name = keypoint_set.name if hasattr(keypoint_set, "name") else keypoint_set
+        if get_keypoint_set(name).num_keypoints != num_keypoints:
+            raise ValueError(f"simplepose: keypoint_set '{name}' has {get_keypoint_set(name).num_keypoints} "
+                             f"keypoints, not {num_keypoints}; pass the set the model is for")
         args = dict(nstack=nstack, width=width, increase=increase, stem_first=stem_first)
         args.update(params)
         return IMHN(simplepose_channels(name), **args)

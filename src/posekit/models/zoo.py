@@ -25,6 +25,14 @@ class ZooEntry:
     description: str = ""
     size_divisor: int = 32               # input width and height must be multiples of this
 
+    def build(self, keypoint_set: Any, input_size: tuple[int, int], **params: Any) -> nn.Module:
+        """The builder called with the set's count, and with the set's name too when the builder takes
+        one (a model whose outputs depend on more than the count, as Simple Pose's limb channels do)."""
+        import inspect
+        if "keypoint_set" in inspect.signature(self.builder).parameters and "keypoint_set" not in params:
+            params["keypoint_set"] = keypoint_set.name
+        return self.builder(num_keypoints=keypoint_set.num_keypoints, input_size=input_size, **params)
+
     def check_input_size(self, input_size: tuple[int, int]) -> tuple[int, int]:
         w, h = (int(v) for v in input_size)
         if w <= 0 or h <= 0 or w % self.size_divisor or h % self.size_divisor:
@@ -73,4 +81,4 @@ def build_model(name: str, keypoint_set: str | None = None, input_size: tuple[in
     entry = get_entry(name)
     kset = get_keypoint_set(keypoint_set or entry.keypoint_set)
     size = entry.check_input_size(input_size or entry.input_size)
-    return entry.builder(num_keypoints=kset.num_keypoints, input_size=size, **params)
+    return entry.build(kset, size, **params)
