@@ -149,3 +149,31 @@ def test_resume_mid_epoch_restores_networks_snapshots_and_unlabeled_position(tmp
     for key in expected:
         assert torch.allclose(expected[key].float(), got[key].float(), atol=1e-6), key
     assert second.stream.state() == straight.stream.state() == {"epoch": 1, "position": 3}
+
+
+@pytest.mark.parametrize("name,build", [("sspcm", build_sspcm), ("posedual", build_posedual)])
+def test_an_epoch_is_one_pass_over_the_unlabeled_pool(tmp_path, name, build):
+    """Official mixed datasets: len = max(labeled, unlabeled), labeled indices redrawn with replacement.
+    12 unlabeled images at batch 2 make 6 iterations, though the 6 labeled samples fill only 3."""
+    from posekit.experiment import train_sampler
+    folder = tmp_path / "pool"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        cv2.imwrite(str(folder / f"im{i}.jpg"), rng.integers(0, 255, (40, 30, 3), dtype=np.uint8))
+    cfg = _config(folder, name)
+    strategy = build(cfg, None)
+    assert strategy.epoch_batches() == 6
+    sampler = train_sampler(cfg, strategy, Labeled())
+    loader = DataLoader(Labeled(), batch_size=2, sampler=sampler, num_workers=0)
+    assert len(loader) == 6
+    sampler.set_epoch(0)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert list(sampler) != first and all(0 <= i < 6 for i in first)
+    sampler.set_epoch(0)
+    assert list(sampler) == first  # a resumed epoch sees the same draw
+    small = tmp_path / "small"
+    small.mkdir()
+    cv2.imwrite(str(small / "a.jpg"), rng.integers(0, 255, (40, 30, 3), dtype=np.uint8))
+    assert len(train_sampler(_config(small, name), build(_config(small, name), None), Labeled())) == 6  # labeled larger

@@ -182,6 +182,19 @@ def build_strategy(cfg: ExperimentConfig, estimator_factory: Callable[[], Estima
 
 
 # ---------------------------------------------------------------------------------------- train
+def train_sampler(cfg: ExperimentConfig, strategy: Any, train_set: torch.utils.data.Dataset) -> Any:
+    """A permutation per epoch; for semi-supervised strategies (epoch_batches) as many labeled samples,
+    drawn with replacement, as one pass over the unlabeled pool takes when that pool is the larger."""
+    from posekit.training import distributed
+    sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=True)
+    if len(sampler) < cfg.data.batch_size:
+        sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=False)
+    epoch_batches = getattr(strategy, "epoch_batches", None)
+    if epoch_batches is not None and epoch_batches() * cfg.data.batch_size > len(sampler):
+        sampler = distributed.ResampledSampler(train_set, epoch_batches() * cfg.data.batch_size, cfg.train.seed)
+    return sampler
+
+
 def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None = None,
           progress: bool = True) -> dict[str, Any]:
     from posekit.training import distributed
@@ -199,9 +212,7 @@ def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None
         load_pretrained(estimator, cfg.model.pretrained)
     train_data = load_split(cfg, "train")
     train_set = build_dataset(cfg, train_data, estimator.codec, train=True)
-    sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=True)
-    if len(sampler) < cfg.data.batch_size:
-        sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=False)
+    sampler = train_sampler(cfg, strategy, train_set)
     generator = torch.Generator().manual_seed(cfg.train.seed)
     loader = DataLoader(train_set, batch_size=cfg.data.batch_size, sampler=sampler, num_workers=cfg.data.workers,
                         drop_last=len(train_set) >= cfg.data.batch_size, generator=generator)

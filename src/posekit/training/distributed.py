@@ -76,6 +76,25 @@ def make_sampler(dataset: Dataset, seed: int, shuffle: bool = True, drop_last: b
                               seed=seed, drop_last=drop_last)
 
 
+class ResampledSampler(torch.utils.data.Sampler):
+    """`num_samples` indices per rank and epoch drawn with replacement, seeded by (seed, epoch, rank):
+    the labeled side of a semi-supervised epoch, which is as long as the unlabeled pool (the official
+    mixed datasets redraw labeled indices with replacement to match their length)."""
+
+    def __init__(self, dataset: Dataset, num_samples: int, seed: int):
+        self.size, self.num_samples, self.seed, self.epoch = len(dataset), int(num_samples), int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1009 + rank())
+        return iter(torch.randint(self.size, (self.num_samples,), generator=generator).tolist())
+
+
 def all_gather_objects(obj: Any) -> list[Any]:
     if not is_distributed():
         return [obj]

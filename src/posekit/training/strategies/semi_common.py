@@ -282,6 +282,12 @@ class SemiStrategy(Strategy):
         self.stride = (float(stride[0]), float(stride[1]))
         self._resume_at: dict[str, int] | None = None
 
+    def epoch_batches(self) -> int:
+        """Iterations in one epoch: one pass over the unlabeled pool, as the official mixed dataset
+        (`__len__ = max(labeled, unlabeled)`); the engine's labeled loader is resampled to match."""
+        per_rank = len(self.stream.dataset) // max(1, distributed.world_size_())
+        return max(1, per_rank // self.stream.batch_size)
+
     def on_epoch_start(self, epoch: int) -> None:
         at = self._resume_at
         self.stream.start(epoch, at["position"] if at is not None and at["epoch"] == epoch else 0)
