@@ -54,7 +54,7 @@ class SemiParams:
     patch_half_size: tuple[int, int] = (10, 20)  # U[low, high) input px, for 256x192 inputs
     jitter_sd: float = 10.0         # input px
     randaug_n: int = 2
-    randaug_m: int = 10
+    randaug_m: int = 10                    # magnitude in [0, 30], as the released RandAugment
     unsup_weight: float = 1.0       # weight of the consistency terms (1 in the papers)
 
     def check(self) -> None:
@@ -210,45 +210,90 @@ def _autocontrast(x: torch.Tensor) -> torch.Tensor:
     return torch.where(high > low, (x - low) / (high - low).clamp_min(1e-6), x)
 
 
-def _op(x: torch.Tensor, name: str, level: float, sign: float) -> torch.Tensor:
-    """One photometric RandAugment op on a [0, 1] image (3, H, W); `level` in [0, 1]."""
-    factor = 1.0 + sign * 0.9 * level  # PIL ImageEnhance factors in [0.1, 1.9]
-    if name == "brightness":
-        return _blend(x, torch.zeros_like(x), factor)
+def _equalize(x: torch.Tensor) -> torch.Tensor:
+    """PIL's ImageOps.equalize per channel on a [0, 1] image: the histogram's cumulative LUT, with the
+    last occupied bin left out of the step (an image of one value per channel is unchanged)."""
+    out = []
+    for channel in (x * 255).round().to(torch.int64):
+        hist = torch.bincount(channel.flatten(), minlength=256)
+        last = int(hist.nonzero().max())
+        step = (int(hist.sum()) - int(hist[last])) // 255
+        if step == 0:
+            out.append(channel)
+            continue
+        lut = ((torch.cumsum(hist, 0) - hist + step // 2) // step).clamp(0, 255)
+        out.append(lut[channel])
+    return torch.stack(out).to(x.dtype) / 255
+
+
+def _solarize(x: torch.Tensor, threshold: float) -> torch.Tensor:
+    """PIL's solarize: pixels at or above `threshold` (0..256, in pixel values) are inverted."""
+    return torch.where(x * 255 >= threshold, 1.0 - x, x)
+
+
+def _cutout(x: torch.Tensor, side: float) -> torch.Tensor:
+    """CutoutAbs: a `side` px square at a uniform random centre, clipped to the image, grey-filled."""
+    _, h, w = x.shape
+    if side <= 0:
+        return x
+    cx, cy = float(torch.rand(())) * w, float(torch.rand(())) * h
+    x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    x1, y1 = int(min(w, x0 + side)), int(min(h, y0 + side))
+    out = x.clone()
+    out[:, y0:y1, x0:x1] = x.new_tensor(RANDAUG_GREY)[:, None, None]
+    return out
+
+
+def _op(x: torch.Tensor, name: str, value: float, sign: float) -> torch.Tensor:
+    """One RandAugment op on a [0, 1] image (3, H, W) at its value (already scaled to the op's range)."""
+    factor = 1.0 + sign * value  # the enhance ops: 1 +- v, as the released code
+    if name == "autocontrast":
+        return _autocontrast(x)
+    if name == "equalize":
+        return _equalize(x)
+    if name == "invert":
+        return 1.0 - x
+    if name == "posterize":  # bits = max(2, 6 - int(v))
+        step = 2 ** (8 - max(2, 6 - int(value)))
+        return torch.floor(x * 255 / step) * step / 255
+    if name == "solarize":  # threshold 256 - v
+        return _solarize(x, 256 - value)
+    if name == "solarize_add":  # add v, clip, solarize at 128
+        return _solarize((x + value / 255).clamp(0, 1), 128)
     if name == "color":
         return _blend(x, _gray(x), factor)
     if name == "contrast":
         return _blend(x, _gray(x).mean().expand_as(x), factor)
+    if name == "brightness":
+        return _blend(x, torch.zeros_like(x), factor)
     if name == "sharpness":
         return _blend(x, _sharp_blur(x), factor)
-    if name == "posterize":
-        bits = 8 - int(4 * level)
-        step = 2 ** (8 - bits)
-        return torch.floor(x * 255 / step) * step / 255
-    if name == "solarize":
-        threshold = 1.0 - level
-        return torch.where(x >= threshold, 1.0 - x, x)
-    if name == "autocontrast":
-        return _autocontrast(x)
-    return x
+    return _cutout(x, value)
 
 
-# Photometric ops only: a geometric op would move the body away from its (warped) targets.
-RANDAUG_OPS = ("identity", "autocontrast", "brightness", "color", "contrast", "sharpness", "posterize", "solarize")
+# The released PoseDual RandAugment (lib/utils/rand_augment.py, the EfficientNet list): 11 ops and the
+# range each op's magnitude m in [0, 30] scales, value = m / 30 * (high - low) + low. All are photometric
+# or occluding, so the body stays where its warped targets are.
+RANDAUG_OPS = (("autocontrast", 0, 1), ("equalize", 0, 1), ("invert", 0, 1), ("posterize", 0, 4),
+               ("solarize", 0, 256), ("solarize_add", 0, 110), ("color", 0, 0.9), ("contrast", 0, 0.9),
+               ("brightness", 0, 0.9), ("sharpness", 0, 0.9), ("cutout", 0, 80))
+RANDAUG_GREY = (125 / 255, 123 / 255, 114 / 255)  # CutoutAbs's fill
 
 
 def rand_augment(images: torch.Tensor, n: int = 2, m: int = 10) -> torch.Tensor:
-    """RandAugment on a normalised batch: per image, `n` ops drawn uniformly from RANDAUG_OPS at
-    magnitude m/10 (m = 10: the strongest), each enhance op in a random direction."""
+    """RandAugment on a normalised batch: per image, `n` ops drawn with replacement from RANDAUG_OPS,
+    each at value m/30 of its range (m = 10 as the released configs: a third of the maximum), the
+    enhance ops in a random direction."""
     mean = images.new_tensor(IMAGENET_MEAN / 255.0)[:, None, None]
     std = images.new_tensor(IMAGENET_STD / 255.0)[:, None, None]
     out = []
-    level = min(max(m, 0), 10) / 10.0
+    level = min(max(m, 0), 30) / 30.0
     for image in images:
         x = (image * std + mean).clamp(0, 1)
         for index in torch.randint(0, len(RANDAUG_OPS), (n,)).tolist():
+            name, low, high = RANDAUG_OPS[index]
             sign = 1.0 if float(torch.rand(())) < 0.5 else -1.0
-            x = _op(x, RANDAUG_OPS[index], level, sign)
+            x = _op(x, name, level * (high - low) + low, sign)
         out.append((x - mean) / std)
     return torch.stack(out)
 
