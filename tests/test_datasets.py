@@ -291,7 +291,8 @@ def test_unlabeled_uses_person_boxes(tmp_path):
     # The 20 x 20 white box padded by 1.25: white centre, black corners.
     assert easy[32, 32] > 250 and easy[2, 2] < 5
     np.testing.assert_allclose((easy > 128).mean(), (20 / 25) ** 2, atol=0.05)
-    np.testing.assert_allclose(s["affine"].numpy(), np.eye(2, 3), atol=1e-6)
+    affine = s["affine"].numpy()  # hard_prob 0: no rotation, but the scale is always drawn (released code)
+    assert abs(affine[0, 1]) < 1e-6 and abs(affine[1, 0]) < 1e-6 and abs(affine[0, 0] - affine[1, 1]) < 1e-6
     with pytest.raises(DataError, match="unlabeled image list: no images"):
         UnlabeledDataset([], (64, 64))
 
@@ -371,3 +372,32 @@ def test_lspet_unlabeled_views(lspet_root):
     # The easy crop is centred on the person: mostly image content, not zero padding.
     padding = torch.from_numpy(-IMAGENET_MEAN / IMAGENET_STD)[None, :, None, None]
     assert (batch["image_easy"] - padding).abs().amax(dim=1).gt(1e-3).float().mean() > 0.5
+
+
+def test_unlabeled_hard_view_warps_the_easy_crop_with_zeros_outside(tmp_path):
+    """Released PoseDual/SSPCM: the hard view is the easy crop under the extra affine, black where the
+    crop has nothing (the warped targets are zero there too), not a re-cut of the original image."""
+    image = np.full((200, 200, 3), 200, np.uint8)  # bright everywhere: a re-cut would show no black
+    path = _write(tmp_path, "bright.png", image)
+    record = ImageRecord(1, path, 200, 200, [_person(np.zeros((17, 2)), [80, 80, 40, 40], np.zeros(17))])
+    ds = UnlabeledDataset(PoseData([record], COCO, "u"), (64, 64), augment=None, seed=3, hard_prob=1.0,
+                          hard_scale_range=(0.75, 0.75), hard_scale_sd=0.0)
+    s = ds[0]
+    easy, hard = _pixels(s["image_easy"]), _pixels(s["image_hard"])
+    expected = cv2.warpAffine(easy.clip(0, 255).round().astype(np.uint8), s["affine"].numpy().astype(np.float64),
+                              (64, 64), flags=cv2.INTER_LINEAR)
+    assert np.abs(hard - expected).max() <= 2
+    assert (hard[0, 0] < 5).all()  # zoomed out by 0.75: the corners lie outside the easy crop
+
+
+def test_clipped_jitter_is_simplebaselines():
+    """scale clip(N(1, 0.25), 0.75, 1.25) and rotation clip(N(0, 30), +-60): about a third of the scale
+    draws on the bounds, rotations beyond 30 degrees; the mmpose (truncated) draw has neither."""
+    from posekit.data.transforms.geometry import random_scale_rotation
+    rng = np.random.default_rng(0)
+    clipped = np.array([random_scale_rotation(rng, (0.75, 1.25), 30.0, 1.0, "clipped") for _ in range(4000)])
+    on_bounds = np.isclose(clipped[:, 0], 0.75) | np.isclose(clipped[:, 0], 1.25)
+    assert 0.28 < on_bounds.mean() < 0.36
+    assert np.abs(clipped[:, 1]).max() == 60.0 and (np.abs(clipped[:, 1]) > 30).mean() > 0.25
+    truncated = np.array([random_scale_rotation(rng, (0.75, 1.25), 30.0, 1.0) for _ in range(2000)])
+    assert np.abs(truncated[:, 1]).max() <= 30.0 and not np.isclose(truncated[:, 0], 1.25).any()

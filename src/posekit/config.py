@@ -193,6 +193,13 @@ class AugmentConfig:
     blur: float = 0.0                      # probability of Gaussian/median blur
     coarse_dropout: float = 0.0            # probability of CoarseDropout
     bbox_padding: float = 1.25             # top-down box padding
+    # How scale and rotation are drawn: "truncated" (mmpose) or "clipped" (SimpleBaseline, PoseDual,
+    # SSPCM); see data.transforms.geometry.random_scale_rotation.
+    jitter: str = "truncated"
+
+    def check(self) -> None:
+        if self.jitter not in ("truncated", "clipped"):
+            raise ConfigError(f"config key 'data.augment.jitter': '{self.jitter}' is not truncated or clipped")
 
 
 @dataclass

@@ -126,7 +126,7 @@ class TopDownDataset(SeededDataset):
                 ids = half_body_ids(visible, self.upper_ids, self.lower_ids, rng)
                 if ids is not None:
                     center, scale = half_body_center_scale(keypoints, ids, in_w / in_h)
-            factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob)
+            factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob, aug.jitter)
             scale = scale * factor
             if aug.translate > 0:  # translate is in input pixels
                 center = center + rng.uniform(-aug.translate, aug.translate, 2) * scale[0] / in_w

@@ -33,9 +33,9 @@ class UnlabeledDataset(SeededDataset):
     `image_easy`: the crop under the standard augmentation (flip, scale, rotation from `augment`).
     `image_hard`: the easy view further warped by a random affine around the input centre, PoseDual's
     hard-view jitter (scale clip(N(1, hard_scale_sd), hard_scale_range), rotation
-    clip(N(0, hard_rotation_sd), +-hard_rotation_max) applied with hard_prob), then the photometric
-    options of `augment` (HSV, blur, CoarseDropout). Both views are warped from the original image
-    (one interpolation each), so the hard view is exactly `affine` applied to the easy one.
+    clip(N(0, hard_rotation_sd), +-hard_rotation_max) applied with hard_prob; the scale always), then the
+    photometric options of `augment` (HSV, blur, CoarseDropout). The hard view is the easy crop warped
+    by `affine`, zeros outside it, as in the released code.
     `affine`: (2, 3) float32 mapping easy-view input pixels to hard-view input pixels.
     """
 
@@ -77,8 +77,8 @@ class UnlabeledDataset(SeededDataset):
         low, high = self.hard_scale_range
         factor = float(np.clip(rng.normal(1.0, self.hard_scale_sd), low, high))
         angle = float(np.clip(rng.normal(0.0, self.hard_rotation_sd), -self.hard_rotation_max, self.hard_rotation_max))
-        if rng.random() >= self.hard_prob:
-            factor, angle = 1.0, 0.0
+        if rng.random() >= self.hard_prob:  # the released code always scales, and rotates with p 0.8
+            angle = 0.0
         # A region 1/factor the input's size around its centre, mapped onto the whole input.
         return get_warp_matrix((w * 0.5, h * 0.5), (w / factor, h / factor), angle, self.input_size)
 
@@ -99,12 +99,14 @@ class UnlabeledDataset(SeededDataset):
             if rng.random() < aug.flip:
                 center[0] = width - 1 - center[0]
                 pre_flip = hflip_matrix(width)
-            factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob)
+            factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob, aug.jitter)
             scale = scale * factor
         easy_warp = compose_affine(get_warp_matrix(center, scale, angle, self.input_size), pre_flip)
         affine = self._hard_affine(rng)
         easy = cv2.warpAffine(image, easy_warp, self.input_size, flags=cv2.INTER_LINEAR)
-        hard = cv2.warpAffine(image, compose_affine(affine, easy_warp), self.input_size, flags=cv2.INTER_LINEAR)
+        # The hard view warps the easy crop, zeros outside it (as the warped targets are zero there),
+        # not the original image, which would show real context where the target has nothing.
+        hard = cv2.warpAffine(easy, affine, self.input_size, flags=cv2.INTER_LINEAR)
         if aug is not None:
             hard = photometric(hard, rng, aug.hsv, aug.blur, aug.coarse_dropout)
         return {

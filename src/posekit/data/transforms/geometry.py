@@ -159,10 +159,20 @@ def truncated_normal(rng: np.random.Generator, size: int | tuple[int, ...] = ())
 
 
 def random_scale_rotation(rng: np.random.Generator, scale_range: Sequence[float], rotation: float,
-                          rotation_prob: float) -> tuple[float, float]:
-    """Box scale factor (truncated normal over scale_range, always applied) and rotation in degrees
-    (truncated normal * rotation, applied with rotation_prob), as mmpose's RandomBBoxTransform."""
+                          rotation_prob: float, jitter: str = "truncated") -> tuple[float, float]:
+    """Box scale factor (always applied) and rotation in degrees (applied with rotation_prob).
+
+    jitter "truncated" (mmpose's RandomBBoxTransform): normals redrawn until within one standard
+    deviation, scale over scale_range, rotation within +-rotation. "clipped" (SimpleBaseline's
+    JointsDataset, which PoseDual and SSPCM train with): scale clip(N(mid, half-width), range), rotation
+    clip(N(0, rotation), +-2 rotation), so a third of the draws sit on the bounds."""
     low, high = float(scale_range[0]), float(scale_range[1])
+    if jitter == "clipped":
+        factor = float(np.clip(rng.normal((high + low) * 0.5, (high - low) * 0.5), low, high))
+        angle = float(np.clip(rng.normal(0.0, rotation), -2 * rotation, 2 * rotation))
+        if rng.random() >= rotation_prob:
+            angle = 0.0
+        return factor, angle
     factor = float(truncated_normal(rng)) * (high - low) * 0.5 + (high + low) * 0.5
     angle = float(truncated_normal(rng)) * rotation
     if rng.random() >= rotation_prob:
