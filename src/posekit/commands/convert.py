@@ -13,6 +13,7 @@ SUBVERBS = {
     "lsp": "posekit.commands.convert:add_lsp",
     "lspet": "posekit.commands.convert:add_lspet",
     "mpii": "posekit.commands.convert:add_mpii",
+    "semi-split": "posekit.commands.convert:add_semi_split",
     "checkpoint": "posekit.commands.convert_checkpoint:add_checkpoint",
 }
 
@@ -67,6 +68,43 @@ def add_mpii(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--image-root", help="image folder (default: images/ beside the JSON, else its folder)")
     _common(p)
     p.set_defaults(run=run_mpii)
+
+
+def add_semi_split(verbs: argparse._SubParsersAction) -> None:
+    p = verbs.add_parser(
+        "semi-split", help="COCO keypoints -> the semi-supervised papers' labeled and unlabeled pools",
+        description="Write OUT_labeled{N}.json (the first N person instances with a keypoint, in the "
+                    "official loader's order: images as listed, non-crowd, area > 0) and OUT_unlabeled.json "
+                    "(every such instance, the labeled ones included), as PoseDual and SSPCM define "
+                    "'1K/5K/10K labels'.")
+    p.add_argument("annotations", help="COCO keypoint JSON, e.g. person_keypoints_train2017.json")
+    p.add_argument("out", help="output prefix OUT.json")
+    p.add_argument("--labeled", type=int, action="append", required=True,
+                   help="instances in the labeled pool (repeat for several: --labeled 1000 --labeled 5000)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    p.set_defaults(run=run_semi_split)
+
+
+def run_semi_split(args: argparse.Namespace) -> int:
+    import json
+
+    from posekit.data.readers.common import load_json
+    from posekit.data.semi_split import semi_split
+    coco = load_json(Path(args.annotations))
+    if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
+        raise ValueError(f"{args.annotations}: not a COCO annotation file (no 'images' list)")
+    out = Path(args.out)
+    summaries = []
+    for n in args.labeled:
+        labeled, unlabeled = semi_split(coco, n, args.annotations)
+        for tag, data in ((f"labeled{n}", labeled), ("unlabeled", unlabeled)):
+            path = _with_suffix(out, tag)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(data))
+            summaries.append({"file": str(path), "images": len(data["images"]), "instances": len(data["annotations"])})
+            if not args.json:
+                print(f"wrote {path}: {len(data['annotations'])} instances in {len(data['images'])} images")
+    return _finish(args, summaries)
 
 
 def _write(data, out: Path, args: argparse.Namespace) -> dict:

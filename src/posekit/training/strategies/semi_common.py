@@ -35,6 +35,9 @@ class UnlabeledSource:
     path: str = ""                  # the folder, the LSPET root, or the COCO JSON
     images: str = ""                # coco only: the image folder (defaults to the JSON's folder)
     max_samples: int = 0            # 0 = all; quick modes take a handful
+    # coco only: persons with at least this many labelled keypoints (the papers' pool: 1; labels are
+    # otherwise unused); 0 takes every box, e.g. a detector's boxes from `posekit detect`.
+    min_keypoints: int = 1
     batch_size: int = 0             # 0 = data.batch_size (one unlabeled batch per labeled batch)
     workers: int = -1               # -1 = data.workers
 
@@ -79,6 +82,12 @@ def build_unlabeled_dataset(cfg: ExperimentConfig, params: SemiParams) -> Unlabe
         from posekit.data.readers import read_coco
         source: Any = read_coco(src.path, src.images or None, cfg.data.keypoint_set,
                                 allow_absolute_paths=cfg.data.allow_absolute_paths)
+        for record in source.records:
+            record.persons = [p for p in record.persons if p.num_keypoints >= src.min_keypoints]
+        source.records[:] = [r for r in source.records if r.persons]
+        if not source.records:
+            raise ConfigError(f"config key 'strategy_params.unlabeled.min_keypoints': no person in {src.path} has "
+                              f">= {src.min_keypoints} labelled keypoint(s); set 0 for boxes without keypoints")
         if limit:
             source.records[:] = source.records[:limit]
     else:
