@@ -241,7 +241,10 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     name: str = "simplebaseline-res18"     # a zoo name (`posekit models`)
-    pretrained: str = ""                   # optional checkpoint to initialise from
+    # Initial weights for every network of the strategy: a posekit checkpoint or model file (the whole
+    # network), or backbone weights (torchvision/timm ResNet, mmdet/mmpose CSPNeXt, HRNet ImageNet).
+    pretrained: str = ""
+    network_pretrained: dict[str, str] = field(default_factory=dict)  # per network, e.g. {teacher1: a.pth}
     params: dict = field(default_factory=dict)  # extra keyword arguments for the zoo builder
 
 

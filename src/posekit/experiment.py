@@ -83,22 +83,42 @@ def build_estimator(cfg: ExperimentConfig) -> Estimator:
                                     params if cfg.codec.params else None, cfg.model.params)
 
 
-def load_pretrained(estimator: Estimator, path: str) -> None:
-    """Initialise from a posekit checkpoint's deliverable weights or a model file (`model.pretrained`)."""
-    from posekit.inference.model_file import is_model_file, read_model_file
-    from posekit.training.checkpoint import load_checkpoint
-    try:
-        state = read_model_file(path)  # weights_only; errors name the file
+def load_pretrained(estimator: Estimator, path: str) -> str:
+    """Initialise one network from `path`: a posekit checkpoint's deliverable weights or a model file
+    (the whole network, strictly), else backbone-only weights in a layout users have (torchvision/timm
+    ResNet, mmdet/mmpose CSPNeXt, HRNet ImageNet; models.pretrained). Returns a one-line report."""
+    from posekit.inference.model_file import is_model_file
+    from posekit.models.pretrained import load_backbone
+    from posekit.models.safe_load import load_runner_checkpoint
+    state = load_runner_checkpoint(path, "pretrained weights")  # weights only; errors name the file
+    if is_model_file(state):
         state = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
-    except ValueError:
-        state = load_checkpoint(path)
-        state = state.get("estimator", state) if not is_model_file(state) else state
+    elif isinstance(state, dict) and isinstance(state.get("estimator"), dict):
+        state = state["estimator"]
+    else:
+        return load_backbone(estimator.model, path).summary()
     if not isinstance(state, dict) or not any(k.startswith("model.") for k in state):
         raise ValueError(f"{path}: not a posekit checkpoint (no model weights)")
     try:
         estimator.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not fit this model: {str(exc).splitlines()[0]}") from None
+    return f"{path}: the whole network ({len(state)} tensors)"
+
+
+def initialise_networks(cfg: ExperimentConfig, networks: dict[str, Estimator]) -> list[str]:
+    """`model.pretrained` for every network of the strategy (SSPCM's teachers and student, PoseDual's
+    two networks, the distillation student), `model.network_pretrained[name]` instead where given."""
+    unknown = sorted(set(cfg.model.network_pretrained) - set(networks))
+    if unknown:
+        raise ConfigError(f"config key 'model.network_pretrained.{unknown[0]}': strategy '{cfg.strategy}' has "
+                          f"networks {', '.join(networks)}")
+    reports = []
+    for name, estimator in networks.items():
+        path = cfg.model.network_pretrained.get(name, cfg.model.pretrained)
+        if path:
+            reports.append(f"{name}: {load_pretrained(estimator, path)}")
+    return reports
 
 
 # -------------------------------------------------------------------------------------- datasets
@@ -208,8 +228,9 @@ def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None
     estimator_factory = lambda: build_estimator(cfg)  # noqa: E731 - strategies may need several networks
     strategy = build_strategy(cfg, estimator_factory)
     estimator = next(iter(strategy.evaluation_targets().values()))
-    if cfg.model.pretrained:
-        load_pretrained(estimator, cfg.model.pretrained)
+    for line in initialise_networks(cfg, dict(strategy.evaluation_targets())):
+        if distributed.is_main():
+            print(f"initialised {line}", file=sys.stderr)
     train_data = load_split(cfg, "train")
     train_set = build_dataset(cfg, train_data, estimator.codec, train=True)
     sampler = train_sampler(cfg, strategy, train_set)
