@@ -10,7 +10,8 @@
 
 The model carries its own preprocessing (input size, box padding, bottom-up resize), so nothing is
 passed twice. Sources `load` understands: nothing (the default model), a posekit model file, a posekit
-training checkpoint, or a zoo name with `weights=` one of those files.
+training checkpoint, an official checkpoint (MMPose RTMPose/DWPose, HigherHRNet, Simple Pose; the format
+is read from its weights, see posekit.models.official), or a zoo name with `weights=` one of those files.
 """
 from __future__ import annotations
 
@@ -143,13 +144,17 @@ def load(source: str | Path | None = None, weights: str | Path | None = None, de
 
 def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: str | None) -> PoseModel:
     from posekit.inference.model_file import estimator_from_model_file, is_model_file
+    from posekit.models.safe_load import load_runner_checkpoint
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: not a readable posekit model file or checkpoint ({reason})") from None
+    # Runner checkpoints (MMEngine's, HigherHRNet's FP16 ones) pickle objects beside the weights, which
+    # load as inert placeholders; anything else that is not plain data is refused.
+    state = load_runner_checkpoint(path, "posekit model file or checkpoint")
+    if isinstance(state, dict) and not is_model_file(state) and "estimator" not in state:
+        from posekit.inference.official import official_estimator
+        cfg, estimator, _ = official_estimator(state, path, model=expect)
+        return PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
+                         device, flip_test, name=cfg.model.name)
     if is_model_file(state):
         name = state["model"]
         _check_expected(path, expect, name)

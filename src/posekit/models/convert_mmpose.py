@@ -4,6 +4,13 @@ posekit's RTMPose mirrors mmpose's module names (`backbone.` = mmdet CSPNeXt, `h
 so the mapping is a matter of unwrapping: the file's `state_dict` entry, a DDP `module.` prefix, a
 DWPose distiller's `student.`/`teacher.` prefix, and dropping entries that are not model weights.
 
+Distiller files (DWPose training, before its `pth_transfer.py`) hold two networks. Stage 1 distils a
+larger teacher into a smaller student: the student is the deliverable. Stage 2 (self-distillation)
+trains only the student's head, on the frozen teacher's backbone features, and MMPose deploys the
+teacher's backbone with the student's head (`pth_transfer.py --two_dis`): the `merged` part. Both
+networks of a stage-2 file have the same architecture, which is how `distiller_part` tells the stages
+apart when no part is named.
+
 EMA: mmengine's EMAHook swaps the averaged weights into `state_dict` when it saves (the raw ones go
 to `ema_state_dict`), and the published files keep only `state_dict`; MMPose's `init_model` loads
 `state_dict` (mmengine's load_checkpoint), so `state_dict` is the model to deploy, in published files
@@ -21,30 +28,64 @@ import torch
 from torch import nn
 
 from posekit.keypoints import available, get_keypoint_set
-from posekit.models.safe_load import load_runner_checkpoint
-from posekit.models.zoo import build_model, get_entry
 
 # Entries of mmpose checkpoints that hold no weights of the deployed model: the data preprocessor's
 # mean/std, the distiller's feature-alignment convs, loss modules, mmcv-0.x EMA copies.
 _NON_MODEL_PREFIXES = ("data_preprocessor.", "distill_losses.", "head.loss_module.", "ema_")
-DISTILLER_PARTS = ("student", "teacher")
+DISTILLER_NETWORKS = ("student", "teacher")
+DISTILLER_PARTS = (*DISTILLER_NETWORKS, "merged")
 
 
-def convert_mmpose_checkpoint(state_dict: dict[str, Any], part: str = "student") -> dict[str, torch.Tensor]:
-    """An mmpose checkpoint (the loaded file, or its state_dict) -> a posekit RTMPose state dict.
-
-    part: which network of a DWPose distiller checkpoint (keys `student.*` and `teacher.*`) to take.
-    """
-    if part not in DISTILLER_PARTS:
-        raise ValueError(f"part must be one of {', '.join(DISTILLER_PARTS)}, got '{part}'")
-    state = state_dict.get("state_dict", state_dict)
+def _state_of(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    state = checkpoint.get("state_dict", checkpoint)
     if not isinstance(state, dict):
         raise ValueError("checkpoint 'state_dict' is not a mapping of names to tensors")
-    state = {str(k).removeprefix("module."): v for k, v in state.items()}
-    if any(k.startswith(f"{p}.") for p in DISTILLER_PARTS for k in state):
-        if not any(k.startswith(f"{part}.") for k in state):
-            raise ValueError(f"distiller checkpoint has no '{part}.' weights")
-        state = {k[len(part) + 1:]: v for k, v in state.items() if k.startswith(f"{part}.")}
+    return {str(k).removeprefix("module."): v for k, v in state.items()}
+
+
+def _network(state: dict[str, Any], name: str) -> dict[str, Any]:
+    prefix = f"{name}."
+    return {k[len(prefix):]: v for k, v in state.items()
+            if k.startswith(prefix) and not k[len(prefix):].startswith(_NON_MODEL_PREFIXES)}
+
+
+def is_distiller(checkpoint: dict[str, Any]) -> bool:
+    return any(k.startswith(f"{n}.") for n in DISTILLER_NETWORKS for k in _state_of(checkpoint))
+
+
+def distiller_part(checkpoint: dict[str, Any]) -> tuple[str, str]:
+    """(part, why) to deploy from a distiller checkpoint when none is named: `merged` for a stage-2
+    file (student and teacher with the same names and shapes), else `student`."""
+    state = _state_of(checkpoint)
+    student, teacher = _network(state, "student"), _network(state, "teacher")
+    shapes = {k: tuple(getattr(v, "shape", ())) for k, v in student.items()}
+    if student and shapes == {k: tuple(getattr(v, "shape", ())) for k, v in teacher.items()}:
+        return "merged", ("stage-2 DWPose distiller file (student and teacher have the same architecture): "
+                          "taking the teacher's backbone with the student's head, as MMPose deploys it")
+    return "student", "distiller file: taking the student (--part teacher for the teacher)"
+
+
+def convert_mmpose_checkpoint(state_dict: dict[str, Any], part: str | None = "student") -> dict[str, torch.Tensor]:
+    """An mmpose checkpoint (the loaded file, or its state_dict) -> a posekit RTMPose state dict.
+
+    part: what to take from a DWPose distiller checkpoint (keys `student.*` and `teacher.*`): one
+    network, or `merged` (teacher backbone + student head); None chooses by `distiller_part`.
+    """
+    if part is not None and part not in DISTILLER_PARTS:
+        raise ValueError(f"part must be one of {', '.join(DISTILLER_PARTS)}, got '{part}'")
+    state = _state_of(state_dict)
+    if any(k.startswith(f"{n}.") for n in DISTILLER_NETWORKS for k in state):
+        part = part or distiller_part(state)[0]
+        if part == "merged":
+            teacher, student = _network(state, "teacher"), _network(state, "student")
+            if not teacher or not student:
+                raise ValueError("part 'merged' needs both 'student.' and 'teacher.' weights")
+            state = {**{k: v for k, v in teacher.items() if k.startswith("backbone.")},
+                     **{k: v for k, v in student.items() if k.startswith("head.")}}
+        else:
+            state = _network(state, part)
+            if not state:
+                raise ValueError(f"distiller checkpoint has no '{part}.' weights")
     state = {k: v for k, v in state.items() if not k.startswith(_NON_MODEL_PREFIXES)}
     not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if not_tensors:
@@ -72,31 +113,13 @@ def keypoint_set_for(num_keypoints: int) -> str:
     return matches[0]
 
 
-def load_mmpose_checkpoint(path: str | Path, model_name: str, keypoint_set: str | None = None,
-                           part: str = "student") -> tuple[nn.Module, dict[str, Any]]:
-    """Read an mmpose .pth, build zoo `model_name` at the checkpoint's input size and keypoint count,
-    and load the weights with strict=True.
+def load_mmpose_checkpoint(path: str | Path, model_name: str | None = None, keypoint_set: str | None = None,
+                           part: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Read an mmpose .pth, build zoo `model_name` (default: the RTMPose whose shapes the weights have)
+    at the checkpoint's input size and keypoint count, and load the weights with strict=True.
 
     Returns (model, info), info = {"model", "keypoint_set", "input_size" (w, h)}.
     """
-    path = Path(path)
-    get_entry(model_name)
-    checkpoint = load_runner_checkpoint(path)
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f"{path}: not a checkpoint (a {type(checkpoint).__name__}, expected a dict)")
-    try:
-        state = convert_mmpose_checkpoint(checkpoint, part)
-        num_keypoints, input_size = checkpoint_shape(state)
-        kset = get_keypoint_set(keypoint_set or keypoint_set_for(num_keypoints))
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    if kset.num_keypoints != num_keypoints:
-        raise ValueError(f"{path}: predicts {num_keypoints} keypoints but keypoint set "
-                         f"'{kset.name}' has {kset.num_keypoints}")
-    model = build_model(model_name, keypoint_set=kset, input_size=input_size)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(f"{path}: does not fit {model_name} ({num_keypoints} keypoints, "
-                         f"{input_size[1]}x{input_size[0]}): {' '.join(str(exc).split())[:300]}") from None
-    return model, {"model": model_name, "keypoint_set": kset.name, "input_size": list(input_size)}
+    from posekit.models.official import load_official
+    model, weights = load_official(path, "mmpose", model_name, keypoint_set, part)
+    return model, {"model": weights.model, "keypoint_set": weights.keypoint_set, "input_size": list(weights.input_size)}

@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from posekit.models.backbones.hrnet import BN_MOMENTUM, BasicBlock, HRNet, HRNetSpec
-from posekit.models.safe_load import load_weights_only
 from posekit.models.zoo import register_model
 
 AE_CODEC = {"name": "associative_embedding"}
@@ -55,13 +54,14 @@ class HigherHRNet(HRNet):
 
 
 def load_official_checkpoint(model: HigherHRNet, path: str | Path) -> None:
-    """Load a published HigherHRNet `.pth` (optionally saved from DataParallel: 'module.' prefix)."""
-    state = load_weights_only(path)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: not a state dict")
-    state = state.get("state_dict", state)
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    model.load_state_dict(state, strict=True)
+    """Load an official HigherHRNet file in any form its training code writes (posekit.models.official:
+    bare, DataParallel `module.`, FP16 `1.` prefixes, the training checkpoint's `state_dict`)."""
+    from posekit.models.official import higherhrnet_state, read_checkpoint
+    checkpoint = read_checkpoint(path)  # its errors name the file
+    try:
+        model.load_state_dict(higherhrnet_state(checkpoint), strict=True)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"{path}: {' '.join(str(exc).split())[:300]}") from None
 
 
 def _check_size(input_size: tuple[int, int]) -> None:

@@ -20,8 +20,10 @@ import torch
 
 # Module namespaces of the objects MMEngine/MMPose runner checkpoints pickle beside the weights:
 # message_hub's HistoryBuffer, numpy arrays and scalars in meta/dataset_meta/runtime_info (numpy
-# pickles their bytes through _codecs.encode), mmcv/mmdet/mmpose config objects.
-PLACEHOLDER_NAMESPACES = ("mmengine.", "mmcv.", "mmdet.", "mmpose.", "numpy.", "_codecs.", "collections.")
+# pickles their bytes through _codecs.encode), mmcv/mmdet/mmpose config objects; the loss scaler an
+# official HigherHRNet FP16 run pickles into checkpoint.pth.tar's optimizer entry (its lib/fp16_utils).
+PLACEHOLDER_NAMESPACES = ("mmengine.", "mmcv.", "mmdet.", "mmpose.", "numpy.", "_codecs.", "collections.",
+                          "fp16_utils.")
 
 
 class Placeholder:

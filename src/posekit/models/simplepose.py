@@ -7,6 +7,10 @@ predictions are added to the next stack's input, and the merges at every scale a
 next hourglass's features of that scale (cross-stack residuals).
 
 forward returns per stack a list of 5 maps (finest first); inference uses the last stack's finest.
+
+input_format: posekit feeds every model ImageNet-normalised RGB; the official network was trained on
+BGR / 255, so its converted weights are built with input_format="bgr01", which maps posekit's input
+back to that before the stem (no weights, nothing in the state dict).
 """
 from __future__ import annotations
 
@@ -14,16 +18,27 @@ import torch
 from torch import nn
 
 from posekit.codecs import build_codec
+from posekit.data.datasets import IMAGENET_MEAN, IMAGENET_STD
 from posekit.keypoints import get_keypoint_set
 from posekit.models.backbones.hourglass import ConvBlock, Hourglass, SELayer, Stem
 from posekit.models.zoo import register_model
 
 
+INPUT_FORMATS = ("imagenet_rgb", "bgr01")
+
+
 class IMHN(nn.Module):
     def __init__(self, out_channels: int, nstack: int = 4, width: int = 256, increase: int = 128,
-                 depth: int = 4, stem_first: int = 64):
+                 depth: int = 4, stem_first: int = 64, input_format: str = "imagenet_rgb"):
         super().__init__()
+        if input_format not in INPUT_FORMATS:
+            raise ValueError(f"simplepose: input_format must be one of {', '.join(INPUT_FORMATS)}, "
+                             f"got '{input_format}'")
         self.nstack, self.num_scales = nstack, depth + 1
+        self.input_format = input_format
+        if input_format == "bgr01":  # x * std + mean undoes the normalisation, on the 0..1 scale
+            for name, value in (("input_scale", IMAGENET_STD), ("input_shift", IMAGENET_MEAN)):
+                self.register_buffer(name, torch.from_numpy(value / 255.0).view(1, 3, 1, 1), persistent=False)
         self.stem = Stem(width // 2, stem_first)
         scales = range(self.num_scales)
         self.hourglass = nn.ModuleList([Hourglass(depth, width, increase) for _ in range(nstack)])
@@ -53,6 +68,8 @@ class IMHN(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, images: torch.Tensor) -> list[list[torch.Tensor]]:
+        if self.input_format == "bgr01":
+            images = (images * self.input_scale + self.input_shift).flip(1)
         x = self.stem(images)
         cache: list[torch.Tensor] | None = None
         preds = []
@@ -63,9 +80,10 @@ class IMHN(nn.Module):
             heads = [self.features[i][s](feats[s]) for s in range(self.num_scales)]
             outs = [self.outs[i][s](heads[s]) for s in range(self.num_scales)]
             if i < self.nstack - 1:
-                cache = [self.merge_preds[i][s](outs[s]) + self.merge_features[i][s](heads[s])
-                         for s in range(self.num_scales)]
-                x = x + cache[0]
+                merged = [(self.merge_preds[i][s](outs[s]), self.merge_features[i][s](heads[s]))
+                          for s in range(self.num_scales)]
+                cache = [p + f for p, f in merged]
+                x = x + merged[0][0] + merged[0][1]  # the official summation order: bit-identical outputs
             preds.append(outs)
         return preds
 
