@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/posekit demo
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from posekit.config import ExperimentConfig, apply_overrides, load_config
+from posekit.config import ExperimentConfig, load_config
 from posekit.data.datasets import TopDownDataset
 from posekit.data.readers import read_lsp, read_lspet
 from posekit.data.records import PoseData

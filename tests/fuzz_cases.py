@@ -586,7 +586,7 @@ def _gt_group(r: Runner, reader: bool) -> list[tuple[str, Outcome]]:
         gt_path = _write(r.path("gt.json"), content)
         expect = reader_expect if reader else score_expect
         if reader:
-            rc, out, err = _run_library(lambda: read_coco(gt_path, image_root=images))
+            rc, out, err = _run_library(lambda gt_path=gt_path: read_coco(gt_path, image_root=images))
             outcome = (Outcome(rc == 0, f"expected exit 0, got {rc}; {err.strip()[:200]!r}") if expect == "accept"
                        else _judge_error(rc, err, gt_path, fld))
         else:
@@ -684,7 +684,7 @@ def _config_group(r: Runner) -> list[tuple[str, Outcome]]:
         folder = r.path("config")
         folder.mkdir()
         path = _write(folder / "config.yaml", text)
-        rc, out, err = _run_library(lambda: load_config(path, overrides))
+        rc, out, err = _run_library(lambda path=path, overrides=overrides: load_config(path, overrides))
         if expect == "accept":
             outcome = Outcome(rc == 0, f"exit {rc}: {err.strip()[:200]!r}")
         else:
@@ -698,7 +698,7 @@ def _config_group(r: Runner) -> list[tuple[str, Outcome]]:
 
 def _checkpoint_group(r: Runner) -> list[tuple[str, Outcome]]:
     outcomes = []
-    for name, write, expect in _checkpoint_files(r.root / "marker"):
+    for name, write, _expect in _checkpoint_files(r.root / "marker"):
         marker = r.root / "marker"
         marker.unlink(missing_ok=True)
         path = r.path("ckpt.pth")

@@ -67,7 +67,7 @@ def test_shape_mismatch_and_unknown_layouts_are_clear_errors(tmp_path):
 
 
 def test_every_network_of_a_strategy_is_initialised(tmp_path):
-    from posekit.config import ExperimentConfig, from_dict, to_dict
+    from posekit.config import ExperimentConfig, from_dict
     from posekit.training.checkpoint import save_checkpoint
     nets = {n: build_topdown_estimator("simplebaseline-res18", "lsp14", (64, 64)) for n in ("student", "teacher1", "teacher2")}
     source = build_topdown_estimator("simplebaseline-res18", "lsp14", (64, 64))

@@ -87,11 +87,10 @@ def load_pretrained(estimator: Estimator, path: str) -> str:
     """Initialise one network from `path`: a posekit checkpoint's deliverable weights or a model file
     (the whole network, strictly), else backbone-only weights in a layout users have (torchvision/timm
     ResNet, mmdet/mmpose CSPNeXt, HRNet ImageNet; models.pretrained). Returns a one-line report."""
-    from posekit.inference.model_file import is_model_file
     from posekit.models.pretrained import load_backbone
     from posekit.models.safe_load import load_runner_checkpoint
     state = load_runner_checkpoint(path, "pretrained weights")  # weights only; errors name the file
-    if is_model_file(state):
+    if isinstance(state, dict) and "posekit_model" in state:  # a model file (inference.model_file)
         state = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
     elif isinstance(state, dict) and isinstance(state.get("estimator"), dict):
         state = state["estimator"]

@@ -8,7 +8,7 @@ import json
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from xtcocotools.coco import COCO

@@ -88,7 +88,8 @@ class Trainer:
         self.sampler = train_sampler if train_sampler is not None else getattr(train_loader, "sampler", None)
         if isinstance(self.sampler, RandomSampler):
             warnings.warn("the train loader shuffles with a RandomSampler, whose order does not depend on "
-                          "the epoch: a resumed run will not be exact; use training.distributed.make_sampler")
+                          "the epoch: a resumed run will not be exact; use training.distributed.make_sampler",
+                          stacklevel=2)
         self.checkpoint_interval = checkpoint_interval
         self.device = torch.device(device) if device is not None else distributed.init_from_env().device
         self.main = distributed.is_main()

@@ -37,7 +37,7 @@ def split_decay_groups(module: nn.Module, weight_decay: float, no_decay_norm_bia
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
     seen: set[int] = set()
-    for module_name, sub in module.named_modules():
+    for _, sub in module.named_modules():
         for name, param in sub.named_parameters(recurse=False):
             if not param.requires_grad or id(param) in seen:
                 continue
