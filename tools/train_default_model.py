@@ -35,7 +35,7 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     cfg, estimator = load_experiment(checkpoint)
     codec = {**get_entry(cfg.model.name).codec, **cfg.codec.params}
     state = load_checkpoint(checkpoint)
-    info = {"trained_on": "LSP train (1-1000) + LSPET 1-7000 (each person as the whole image and as its joint box)",
+    info = {"trained_on": "LSP train (1-1000) x7 + LSPET 1-7000, each person cropped to its joints' box",
             "selected_on": "LSPET 7001-8000", "config": "configs/default_model.yaml",
             "command": "python tools/train_default_model.py", "epochs": int(state.get("epoch", 0)) + 1,
             "best_metric": float(state.get("best_metric") or float("nan"))}
