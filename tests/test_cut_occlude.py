@@ -48,3 +48,26 @@ def test_joint_cutout_zeroes_boxes_at_joints():
     out = joint_cutout(images, keypoints, num_joints=5, half_size=(4, 5), jitter_sd=0.0)
     assert torch.all(out[0, :, 26:34, 6:14] == 0)
     assert int((out == 0).sum()) == 3 * 64
+
+
+def test_released_joint_cutout_never_masks_below_the_width():
+    """The released code clips y to the width: on a 256x192 crop no row below 192 is ever zeroed."""
+    images = torch.ones(64, 3, 256, 192)
+    points = torch.tensor([[96.0, 240.0]]).repeat(64, 17, 1)  # every joint in the bottom quarter
+    paper = joint_cutout(images, points, 5, (10, 20), 10.0, generator=torch.Generator().manual_seed(0))
+    released = joint_cutout(images, points, 5, (10, 20), 10.0, generator=torch.Generator().manual_seed(0),
+                            released=True)
+    assert (paper[:, :, 192:] == 0).any()
+    assert not (released[:, :, 192:] == 0).any()
+
+
+def test_released_cut_occlude_transposes_x_and_y():
+    images = torch.zeros(2, 1, 64, 64)
+    images[1, :, 8:12, 48:52] = 1.0  # a bright patch around (x=50, y=10) in image 1
+    images[1, :, 48:52, 8:12] = 2.0  # and another around its transpose (x=10, y=50)
+    points = torch.tensor([[[50.0, 10.0]], [[50.0, 10.0]]])
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    paper = cut_occlude(images, points, 1, (4, 5), 0.0, generator=g())
+    released = cut_occlude(images, points, 1, (4, 5), 0.0, generator=g(), released=True)
+    assert paper[0, 0, 10, 50] == 1.0  # pasted at the joint (x 50, y 10)
+    assert released[0, 0, 10, 50] == 0.0 and released[0, 0, 50, 10] == 2.0  # cut and pasted at (x 10, y 50)

@@ -52,19 +52,25 @@ def _jitter(point: torch.Tensor, sd: float, generator: torch.Generator | None) -
 
 def joint_cutout(images: torch.Tensor, keypoints: torch.Tensor, num_joints: int = 5,
                  half_size: Sequence[int] = (10, 20), jitter_sd: float = 10.0,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, released: bool = False) -> torch.Tensor:
     """Joint Cutout: for each image, `num_joints` keypoints drawn with replacement, each jittered by
-    N(0, jitter_sd) px, get a zero box of half-size U[half_size) px. Returns a new tensor."""
+    N(0, jitter_sd) px, get a zero box of half-size U[half_size) px. Returns a new tensor.
+
+    released=True reproduces the released code's height/width swap (`_, _, width, height = image.shape`
+    on an (N, C, H, W) batch): x is clipped to the height and y to the width, so rows below the width
+    (the bottom quarter of a 256x192 crop) are never masked. The paper describes no such limit."""
     _check(images, keypoints)
     out = images.clone()
     points = keypoints.detach().cpu()
+    height, width = images.shape[-2:]
+    x_limit, y_limit = (height, width) if released else (width, height)
     for i in range(images.shape[0]):
         picks = torch.randint(0, points.shape[1], (num_joints,), generator=generator)
         for k in picks.tolist():
             cx, cy = _jitter(points[i, k], jitter_sd, generator)
             half = _half_size(half_size, generator)
-            x0, x1 = _span(cx, half, images.shape[-1])
-            y0, y1 = _span(cy, half, images.shape[-2])
+            x0, x1 = _span(cx, half, x_limit)
+            y0, y1 = _span(cy, half, y_limit)
             if x1 > x0 and y1 > y0:
                 out[i, :, y0:y1, x0:x1] = 0
     return out
@@ -72,16 +78,22 @@ def joint_cutout(images: torch.Tensor, keypoints: torch.Tensor, num_joints: int 
 
 def cut_occlude(images: torch.Tensor, keypoints: torch.Tensor, num_joints: int = 2,
                 half_size: Sequence[int] = (10, 20), jitter_sd: float = 10.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, released: bool = False) -> torch.Tensor:
     """Cut-Occlude: for each image i, a random other image j of the batch; `num_joints` keypoints
     of i and `num_joints` of j (each without replacement); the box of half-size U[half_size) px
     around j's keypoint, jittered by N(0, jitter_sd) px, is pasted centred on i's keypoint
     (zeroed when the boxes clip differently at a border). Patches come from the unmodified batch.
-    Returns a new tensor."""
+    Returns a new tensor.
+
+    released=True reproduces the released SSPCM code's x/y transposition (`center_x = joints[..., 1]`):
+    each keypoint (x, y) is used as (y, x), so boxes land at the mirror of the joints across the
+    diagonal. The paper places them at the joints."""
     _check(images, keypoints)
     batch, num_kpts = keypoints.shape[:2]
     out = images.clone()
     points = keypoints.detach().cpu()
+    if released:
+        points = points.flip(-1)
     count = min(num_joints, num_kpts)
     for i in range(batch):
         j = i

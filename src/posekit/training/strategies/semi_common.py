@@ -56,6 +56,9 @@ class SemiParams:
     occlusion_joints: int = 5       # joints per image (Joint Cutout: 5 with replacement; Cut-Occlude: 2)
     patch_half_size: tuple[int, int] = (10, 20)  # U[low, high) input px, for 256x192 inputs
     jitter_sd: float = 10.0         # input px
+    # The released code's occlusion quirks (Joint Cutout's height/width swap, Cut-Occlude's x/y
+    # transposition; data.cut_occlude) instead of the papers' description (the default).
+    released_occlusion: bool = False
     randaug_n: int = 2
     randaug_m: int = 10                    # magnitude in [0, 30], as the released RandAugment
     unsup_weight: float = 1.0       # weight of the consistency terms (1 in the papers)
@@ -312,9 +315,11 @@ def hard_input(params: SemiParams, hard: torch.Tensor, partner_peaks_px: torch.T
     placed at the partner's peaks in input pixels."""
     low, high = params.patch_half_size
     if params.occlusion == "joint_cutout":
-        return joint_cutout(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd)
+        return joint_cutout(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd,
+                            released=params.released_occlusion)
     if params.occlusion == "cut_occlude":
-        return cut_occlude(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd)
+        return cut_occlude(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd,
+                           released=params.released_occlusion)
     if params.occlusion == "randaug":
         return rand_augment(hard, params.randaug_n, params.randaug_m)
     return hard
