@@ -1,7 +1,6 @@
 """Datasets on hand-made images (written with cv2 to tmp_path) and on real LSP / COCO data."""
 from __future__ import annotations
 
-import warnings
 
 import cv2
 import numpy as np
@@ -18,7 +17,7 @@ from posekit.keypoints import get_keypoint_set
 
 COCO = get_keypoint_set("coco17")
 TOPDOWN_KEYS = {"image", "heatmaps", "keypoint_weights", "keypoints", "keypoints_visible", "image_id", "warp",
-                "bbox", "bbox_score", "area", "flipped", "skipped"}
+                "bbox", "bbox_score", "area", "flipped", "skipped", "replaced"}
 
 
 class FakeTopDownCodec:
@@ -178,21 +177,25 @@ def test_same_seed_same_samples_with_workers(topdown_data):
     assert torch.equal(other[1]["image"], direct[1]["image"])
 
 
-def test_corrupt_image_is_replaced_with_a_warning(topdown_data, tmp_path):
+def test_corrupt_image_is_replaced_with_a_warning(topdown_data, tmp_path, capsys):
     """In training; evaluation skips and counts instead (tests/test_eval_skips.py)."""
     bad = tmp_path / "im1.png"
     bad.write_bytes(b"not an image at all")
     ds = TopDownDataset(topdown_data, (48, 64), FakeTopDownCodec(), train=True, augment=None)
-    with pytest.warns(UserWarning, match=r"im1\.png.*1 image\(s\) failed"):
-        s = ds[1]
-    assert s["image_id"] == 3  # the next sample stands in, deterministically
+    ds.set_epoch(0)
+    s = ds[1]
+    err = capsys.readouterr().err
+    assert err.startswith("posekit: warning:") and "im1.png" in err and "1 image(s) failed" in err
+    assert s["image_id"] == 3 and s["replaced"]  # the next sample stands in, deterministically
     assert ds.num_failed == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert ds[1]["image_id"] == 3  # a known-bad file is skipped without another warning
+    assert ds[1]["image_id"] == 3 and not capsys.readouterr().err  # a known-bad file: no second warning
+    ds2 = TopDownDataset(topdown_data, (48, 64), FakeTopDownCodec(), train=True, augment=None)
+    ds2.set_epoch(0)
+    ds2.set_epoch(1)
+    assert ds2[1]["replaced"] and not capsys.readouterr().err  # named in the first epoch only
     for i in (0, 2):
         (tmp_path / f"im{i}.png").write_bytes(b"")
-    with pytest.warns(UserWarning), pytest.raises(DataError, match="none of the 3 samples"):
+    with pytest.raises(DataError, match="none of the 3 samples"):
         ds[0]
 
 
@@ -215,7 +218,7 @@ def test_bottomup_masks_zero_on_crowd_and_unlabelled_persons(tmp_path):
     data = PoseData([ImageRecord(5, _write(tmp_path, "b.png", image), 64, 64, people)], COCO, "bu")
     codec = FakeBottomUpCodec([(32, 32), (64, 64)])
     s = BottomUpDataset(data, 64, codec, train=False)[0]
-    assert set(s) == {"image", "points", "masks", "image_id", "warp", "skipped"}
+    assert set(s) == {"image", "points", "masks", "image_id", "warp", "skipped", "replaced"}
     np.testing.assert_allclose(s["warp"].numpy(), np.eye(2, 3))  # same size: identity
     full, half = s["masks"][1].numpy(), s["masks"][0].numpy()
     assert full.shape == (64, 64) and half.shape == (32, 32) and full.dtype == np.float32
@@ -272,7 +275,7 @@ def test_unlabeled_affine_maps_easy_to_hard(tmp_path):
     for epoch in range(3):
         ds.set_epoch(epoch)
         s = ds[0]
-        assert set(s) == {"image_easy", "image_hard", "affine", "image_id", "skipped"}
+        assert set(s) == {"image_easy", "image_hard", "affine", "image_id", "skipped", "replaced"}
         assert s["affine"].dtype == torch.float32 and s["image_hard"].shape == (3, 128, 96)
         assert not np.allclose(s["affine"].numpy(), np.eye(2, 3))
         easy, hard = centroid(s["image_easy"]), centroid(s["image_hard"])

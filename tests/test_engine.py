@@ -216,3 +216,17 @@ def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path, capsys, monkeypa
     lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert "epoch 0 iteration 2/2 loss" in err and "epoch 1 iteration 2/2 loss" in err and len(lines) >= 4
     assert "\r" not in err
+
+
+def test_replaced_samples_are_summed_once_per_epoch(tmp_path, capsys):
+    class SomeReplaced(ToyDataset):
+        def __getitem__(self, i):
+            return {**super().__getitem__(i), "replaced": i in (0, 5)}
+
+    seed_everything(0)
+    trainer = Trainer(toy_config(epochs=2), SupervisedStrategy(ToyEstimator()), toy_loader(SomeReplaced(8), 4),
+                      tmp_path)
+    trainer.fit()
+    epochs = rows(tmp_path, "epoch")
+    assert [r["train/replaced_samples"] for r in epochs] == [2.0, 2.0]
+    assert capsys.readouterr().err.count("training sample(s) replaced by readable ones") == 2

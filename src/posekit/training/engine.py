@@ -117,6 +117,7 @@ class Trainer:
         self.metric_name = cfg.metric
         self.last_metrics: dict[str, float] = {}
         self.epoch_sums: dict[str, float] = {}
+        self.replaced = 0  # training samples of this epoch whose unreadable image was replaced
         self.window: dict[str, list[float]] = {}
         self.pending_rng: dict | None = None
         self.metrics_path = self.out_dir / "metrics.jsonl"
@@ -193,6 +194,8 @@ class Trainer:
         bar.close()
 
     def _step(self, batch: Any, epoch: int, index: int) -> dict[str, float]:
+        if isinstance(batch, dict) and "replaced" in batch:  # samples whose image could not be read
+            self.replaced += int(torch.as_tensor(batch["replaced"]).sum())
         self.schedule.apply(self.optimizer, self.iteration)
         batch = to_device(batch, self.device)
         with torch.autocast(self.device.type, enabled=self.use_amp):
@@ -290,6 +293,12 @@ class Trainer:
     def _log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         count = max(1.0, self.epoch_sums.get("_count", 0.0))
         train = {f"train/{k}": v / count for k, v in self.epoch_sums.items() if k != "_count"}
+        if self.replaced:
+            train["train/replaced_samples"] = float(self.replaced)
+            if self.main:
+                print(f"epoch {epoch}: {self.replaced} training sample(s) replaced by readable ones (unreadable "
+                      "images, named in the first epoch's warnings)", file=sys.stderr, flush=True)
+            self.replaced = 0
         stats = {f"stats/{k}": float(v) for k, v in self.strategy.log_stats().items()}
         self._write({"type": "epoch", "epoch": epoch, "iteration": self.iteration,
                      "lr": self.optimizer.param_groups[0]["lr"], **train,

@@ -2,7 +2,7 @@
 ImageNet normalisation."""
 from __future__ import annotations
 
-import warnings
+import sys
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,8 @@ class SeededDataset(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+        if not hasattr(self, "_first_epoch"):  # set before workers copy the dataset, so they inherit it
+            self._first_epoch = self.epoch
         stages = getattr(self, "augment_stages", None)
         if stages:  # [(first_epoch, AugmentConfig), ...]: the last stage begun by this epoch applies
             self.augment = [aug for start, aug in sorted(stages, key=lambda s: s[0]) if start <= epoch][-1]
@@ -94,24 +96,27 @@ class SeededDataset(Dataset):
             if path in self._bad_files:
                 continue
             try:
-                return {**self._sample(candidate, self.rng(candidate)), "skipped": False}
+                return {**self._sample(candidate, self.rng(candidate)), "skipped": False, "replaced": attempt > 0}
             except DataError as exc:
                 self._bad_files.add(path)
                 self.num_failed += 1
-                warnings.warn(f"{exc}; sample {index} is replaced by another "
-                              f"({self.num_failed} image(s) failed to load so far)", stacklevel=2)
+                # Named once, in the run's first epoch (each worker re-reads its files every epoch); the
+                # training loop then counts replaced samples per epoch in one summary line.
+                if self.epoch == getattr(self, "_first_epoch", self.epoch):
+                    print(f"posekit: warning: {exc}; sample {index} is replaced by the next readable one "
+                          f"({self.num_failed} image(s) failed to load so far)", file=sys.stderr, flush=True)
         example = sorted(self._bad_files)[0] if self._bad_files else "?"
         raise DataError(f"none of the {n} samples could be loaded ({len(self._bad_files)} unreadable "
                         f"image(s), e.g. {example})")
 
     def _evaluation_sample(self, index: int) -> dict[str, Any]:
         if self._file(index) in self._blank_files:  # another person of an image that already failed
-            return {**self._sample(index, self.rng(index)), "skipped": True}
+            return {**self._sample(index, self.rng(index)), "skipped": True, "replaced": False}
         try:
-            return {**self._sample(index, self.rng(index)), "skipped": False}
+            return {**self._sample(index, self.rng(index)), "skipped": False, "replaced": False}
         except DataError as exc:
             self._blank_files.add(self._file(index))
             self.num_failed += 1
-            warnings.warn(f"{exc}; evaluation skips this sample (no prediction is credited to it; the "
-                          "count is printed with the metric)", stacklevel=2)
-            return {**self._sample(index, self.rng(index)), "skipped": True}
+            print(f"posekit: warning: {exc}; evaluation skips this sample (no prediction is credited to it; "
+                  "the count is printed with the metric)", file=sys.stderr, flush=True)
+            return {**self._sample(index, self.rng(index)), "skipped": True, "replaced": False}
