@@ -92,3 +92,17 @@ def test_rtmpose_coco_configs_use_the_published_lr_per_image():
     for size in "tsml":
         cfg = load_config(configs / f"rtmpose-{size}_coco-256x192.yaml")
         assert abs(cfg.train.lr / cfg.data.batch_size - 4e-3 / 2048) < 1e-12, size
+
+
+def test_unknown_model_and_codec_params_name_the_key():
+    from posekit.config import ConfigError, from_dict
+    from posekit.config import ExperimentConfig
+    from posekit.experiment import build_estimator
+    cfg = from_dict(ExperimentConfig, {"model": {"name": "rtmpose-t", "params": {"dropuot": 0.1}},
+                                       "data": {"keypoint_set": "lsp14", "input_size": [64, 64]}})
+    with pytest.raises(ConfigError, match=r"config key 'model.params.dropuot'"):
+        build_estimator(cfg)
+    cfg = from_dict(ExperimentConfig, {"model": {"name": "simplebaseline-res18"}, "codec": {"params": {"sigmaa": 2}},
+                                       "data": {"keypoint_set": "lsp14", "input_size": [64, 64]}})
+    with pytest.raises(ConfigError, match=r"config key 'codec.params.sigmaa'"):
+        build_estimator(cfg)

@@ -75,12 +75,24 @@ def build_estimator(cfg: ExperimentConfig) -> Estimator:
     if cfg.codec.name:
         params["name"] = cfg.codec.name
     if cfg.paradigm == "topdown":
-        from posekit.estimators.topdown import build_topdown_estimator
-        return build_topdown_estimator(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
-                                       params if cfg.codec.params else None, cfg.model.params)
-    from posekit.estimators.bottomup import build_bottomup_estimator
-    return build_bottomup_estimator(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
-                                    params if cfg.codec.params else None, cfg.model.params)
+        from posekit.estimators.topdown import build_topdown_estimator as build
+    else:
+        from posekit.estimators.bottomup import build_bottomup_estimator as build
+    try:
+        return build(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
+                     params if cfg.codec.params else None, cfg.model.params)
+    except TypeError as exc:  # model.params and codec.params are free-form: name the key, not a traceback
+        raise ConfigError(_params_error(cfg, str(exc))) from None
+
+
+def _params_error(cfg: ExperimentConfig, message: str) -> str:
+    import re
+    match = re.search(r"unexpected keyword argument '(\w+)'", message)
+    if match is None:
+        return f"config keys 'model.params' / 'codec.params': {message}"
+    key = match.group(1)
+    section = "model.params" if key in cfg.model.params else "codec.params" if key in cfg.codec.params else "params"
+    return f"config key '{section}.{key}': not a parameter of {cfg.model.name}'s {section.split('.')[0]} ({message})"
 
 
 def load_pretrained(estimator: Estimator, path: str) -> str:
