@@ -230,3 +230,16 @@ def test_replaced_samples_are_summed_once_per_epoch(tmp_path, capsys):
     epochs = rows(tmp_path, "epoch")
     assert [r["train/replaced_samples"] for r in epochs] == [2.0, 2.0]
     assert capsys.readouterr().err.count("training sample(s) replaced by readable ones") == 2
+
+
+def test_stop_epoch_ends_early_and_continues_exactly(tmp_path):
+    """stop_epoch ends a run early on the full schedule; raising it resumes as if never stopped."""
+    full = make_trainer(tmp_path / "full", toy_config(epochs=3))
+    full.fit()
+    staged = make_trainer(tmp_path / "staged", toy_config(epochs=3, stop_epoch=1))
+    staged.fit()
+    assert staged.epoch == 1 and rows(tmp_path / "staged", "epoch")[-1]["epoch"] == 0
+    rest = make_trainer(tmp_path / "staged", toy_config(epochs=3), resume=True)
+    rest.fit()
+    for a, b in zip(rest.strategy.state_dict().values(), full.strategy.state_dict().values()):
+        assert torch.equal(a, b)

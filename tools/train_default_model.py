@@ -3,10 +3,12 @@
     .venv/bin/python tools/train_default_model.py                 # everything (resumes a killed run)
     .venv/bin/python tools/train_default_model.py --pack-only     # pack runs/default_model/train/best.pt
 
-1. writes the data files configs/default_model.yaml names (tools/default_model_data.py);
-2. trains with `posekit train configs/default_model.yaml` semantics (exact resume from last.pt);
-   `--init` starts from an earlier model file instead of from scratch (a longer run in steps);
-3. packs the best checkpoint (EMA weights, selected on LSPET 7,001-8,000) into
+1. writes the data files the configs name (tools/default_model_data.py);
+2. stage 1: `posekit train configs/default_model.yaml` (4 of 11 epochs on LSP train x7 + LSPET 1-7,000);
+   stage 2: `posekit train configs/default_model_stage2.yaml` (from stage 1's weights, LSP train alone);
+   both resume exactly from their last.pt; `--init` starts stage 1 from an earlier model file instead of
+   from scratch (a longer run in steps);
+3. packs stage 2's last checkpoint (the end of its cosine schedule) into
    src/posekit/weights/default_body.pt in fp16, with its config and scores;
 4. scores the packed file as users run it (whole image, letterboxed) with benchmarks/peers_lsp.py's
    scorer on LSP test and LSPET 7,001-8,000, and stores the scores in the file (`posekit models`).
@@ -79,6 +81,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--config", default=str(REPO / "configs" / "default_model.yaml"))
+    p.add_argument("--stage2", default=str(REPO / "configs" / "default_model_stage2.yaml"))
     p.add_argument("--init", help="a model file or checkpoint to start from (model.pretrained)")
     p.add_argument("--pack-only", action="store_true")
     p.add_argument("--out", default=str(REPO / "src" / "posekit" / "weights" / "default_body.pt"))
@@ -94,10 +97,14 @@ def main() -> None:
     if args.init:
         overrides.append(f"model.pretrained={args.init}")
     cfg = load_config(args.config, overrides)
+    stage2 = load_config(args.stage2, list(args.overrides) + [f"data.train_images={data_root}",
+                                                             f"data.val_images={data_root}",
+                                                             f"model.pretrained={Path(cfg.out_dir) / 'last.pt'}"])
     if not args.pack_only:
         prepare(data_root, Path(cfg.data.train).parent)
         experiment.train(cfg, resume="auto")
-    pack(Path(cfg.out_dir) / "best.pt", Path(args.out), data_root)
+        experiment.train(stage2, resume="auto")
+    pack(Path(stage2.out_dir) / "last.pt", Path(args.out), data_root)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,9 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     max_iters_per_epoch: int = 0           # 0 = full epoch; quick modes cap it
+    # End the run after this many epochs while the schedule still spans `epochs` (the first stage of a
+    # staged recipe; rerunning with a larger value continues exactly). 0 = run all `epochs`.
+    stop_epoch: int = 0
     log_interval: int = 10
     val_interval: int = 1                  # epochs between validations; 0 = never
     flip_test: bool = True

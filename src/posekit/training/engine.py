@@ -133,7 +133,8 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------- loop
     def fit(self) -> dict[str, Any]:
-        for epoch in range(self.epoch, self.cfg.epochs):
+        last = min(self.cfg.epochs, self.cfg.stop_epoch) if self.cfg.stop_epoch > 0 else self.cfg.epochs
+        for epoch in range(self.epoch, last):
             self._train_epoch(epoch)
             self._precise_bn(epoch)  # before on_epoch_end: SSPCM's snapshot copies the recomputed statistics
             self.strategy.on_epoch_end(epoch)
