@@ -1,7 +1,7 @@
 """The default model's data, as COCO keypoint JSON.
 
   train: LSP train (images 1-1,000, seven times) + LSPET images 1-7,000     (14,000 persons, lsp14)
-  train_lsp: LSP train alone                                               (stage 2, 1,000 persons)
+  train_lsp: LSP train alone, four times                                   (stage 2, 4,000 persons)
   val:   LSPET images 7,001-8,000                                          (held out: model selection only)
   test:  LSP test (images 1,001-2,000)                                     (never trained on)
 
@@ -72,7 +72,9 @@ def prepare(data_root: Path, out: Path) -> dict[str, Path]:
     train = replace(lsp_train, records=lsp_copies + lspet_train, source=f"LSP train x{LSP_COPIES} + LSPET 1-7000")
     splits = {"train": train, "val": replace(lspet, records=lspet_val, source="LSPET 7001-8000"),
               "test": replace(lsp_test, source="LSP test")}
-    splits["train_lsp"] = replace(lsp_train, source="LSP train")  # stage 2: the LSP domain alone
+    # Stage 2: the LSP domain alone, four copies per epoch (fewer epoch starts, each of which forks the
+    # loader's workers anew).
+    splits["train_lsp"] = replace(lsp_train, records=lsp_copies[:4 * len(lsp_train.records)], source="LSP train x4")
     boxes = {"train": joint_boxes, "train_lsp": joint_boxes, "val": whole_image_boxes, "test": whole_image_boxes}
     return {name: write_coco(boxes[name](d), out / f"{name}.json", image_root=data_root)
             for name, d in splits.items()}
