@@ -202,3 +202,19 @@ def test_predictor_refine_looks_again_around_the_person():
     assert second["score"] > plain(image)[0]["score"]
     given = refined(image, boxes=np.array([[0, 0, 600, 400]]))  # boxes given: no second look
     assert given[0]["bbox"] == [0.0, 0.0, 600.0, 400.0]
+
+
+def test_model_file_keypoint_threshold_is_the_drawing_default(tmp_path):
+    torch.manual_seed(0)
+    estimator = build_topdown_estimator("rtmpose-t", "coco17", (64, 64))
+    path = tmp_path / "t.pt"
+    save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.0, SIMCC, half=False,
+                                     keypoint_threshold=0.55), path)
+    model = load(path)
+    persons = model(_image())
+    assert model.keypoint_threshold == 0.55 and persons.keypoint_threshold == 0.55
+    kpts = np.array([[20, 20, 0.5]] * 5 + [[40, 40, 0.5], [120, 40, 0.5]] + [[0, 0, 0.0]] * 10, np.float32)
+    hidden = Persons([{"keypoints": kpts, "bbox": (0, 0, 1, 1), "score": 1.0}], model.keypoint_set, 0.55)
+    image = np.zeros((120, 160, 3), np.uint8)
+    assert not posekit.draw(image, hidden, boxes=False).any()  # 0.5 < the model's 0.55
+    assert posekit.draw(image, hidden, threshold=0.4, boxes=False)[40, 80].any()

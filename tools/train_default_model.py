@@ -20,6 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tools"))
@@ -44,12 +46,13 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
             "selected_on": "LSPET 7001-8000", "config": "configs/default_model.yaml, configs/default_model_stage2.yaml",
             "command": "python tools/train_default_model.py", "iterations": int(state.get("iteration", 0))}
 
-    def write(padding: float, refine: bool) -> None:
+    def write(padding: float, refine: bool, threshold: float = 0.3) -> None:
         save_model_file(model_file_state(estimator, cfg.model.name, cfg.data.input_size, padding, codec,
-                                         cfg.model.params, info, refine=refine), out)
+                                         cfg.model.params, info, refine=refine, keypoint_threshold=threshold), out)
 
     sets = peers_lsp.test_sets(0)
     scores: dict[str, dict[str, float]] = {}
+    val_predictions: dict[str, np.ndarray] = {}
     for padding in (1.0, 1.25):
         for refine in (False, True):
             key = f"padding={padding} refine={refine}"
@@ -57,16 +60,41 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
             for name, (paths, gt) in sets.items():
                 pred, seconds = peers_lsp.run_posekit(paths, model=str(out))
                 scores.setdefault(key, {})[name] = round(peers_lsp.score(pred, gt)["total"], 4)
+                if name == "LSPET 7001-8000":
+                    val_predictions[key] = pred
                 print(f"{key} {name}: PCK@0.2 (12 limb joints, whole image) {scores[key][name]:.3f}, "
                       f"{len(paths) / seconds:.1f} img/s", flush=True)
     best = max(scores, key=lambda k: scores[k]["LSPET 7001-8000"])
     padding, refine = float(best.split()[0].split("=")[1]), best.split()[1] == "refine=True"
     info["pck_limbs"] = scores[best]
     info["pck_limbs_by_setting"] = scores
-    write(padding, refine)
+    threshold = keypoint_threshold(val_predictions[best], sets["LSPET 7001-8000"][1])
+    info["keypoint_threshold_rule"] = "best F1 of 'score above it' against 'within PCK@0.2' on LSPET 7001-8000"
+    write(padding, refine, threshold)
+    print(f"keypoint threshold {threshold:.2f} (drawing default)")
     store_expectation(out, data_root)
     print(f"chose {best} on LSPET 7001-8000; wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return info
+
+
+def keypoint_threshold(pred: np.ndarray, gt: np.ndarray) -> float:
+    """The score threshold whose 'keypoint shown' best agrees (F1) with 'keypoint within PCK@0.2 of the
+    torso': SimCC scores are not probabilities, so the drawing default is read off validation data."""
+    from posekit.evaluation.limbs import LIMB_JOINTS
+    visible = gt[..., 2] > 0
+    rs, lh = LIMB_JOINTS.index("right_shoulder"), LIMB_JOINTS.index("left_hip")
+    torso = np.linalg.norm(gt[:, rs, :2] - gt[:, lh, :2], axis=1)[:, None]
+    counted = visible & np.isfinite(torso) & (torso > 0)
+    correct = (np.linalg.norm(pred[..., :2] - gt[..., :2], axis=-1) <= 0.2 * torso) & counted
+    scores = pred[..., 2]
+    best, best_f1 = 0.3, -1.0
+    for t in np.arange(0.05, 1.0, 0.01):
+        shown = (scores > t) & counted
+        tp = float((shown & correct).sum())
+        f1 = 2 * tp / max(1.0, float(shown.sum()) + float(correct.sum()))
+        if f1 > best_f1:
+            best, best_f1 = float(round(t, 2)), f1
+    return best
 
 
 def store_expectation(model_file: Path, data_root: Path) -> None:

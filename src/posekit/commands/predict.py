@@ -31,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                          "detections file's own 'images', else files numbered in sorted order from 0)")
     p.add_argument("--detector", help="person detector ONNX (end-to-end RTMDet); default: whole image as one box")
     p.add_argument("--det-threshold", type=float, default=0.3)
-    p.add_argument("--kpt-threshold", type=float, default=0.3, help="draw keypoints scoring above this")
+    p.add_argument("--kpt-threshold", type=float, default=None,
+                   help="draw keypoints scoring above this (default: the model file's, else 0.3)")
     p.add_argument("--no-flip", action="store_true")
     p.add_argument("--no-draw", action="store_true")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
@@ -142,9 +143,13 @@ def build_model(args: argparse.Namespace, detector: Any) -> Any:
         if not args.checkpoint:
             raise ValueError("--config goes with --checkpoint (the default model carries its own settings)")
         cfg, estimator = load_experiment(args.checkpoint, args.config)
-        return PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
-                         device, not args.no_flip, name=cfg.model.name)
-    return load(args.checkpoint, detector=detector, device=device, flip_test=not args.no_flip)
+        model = PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
+                          device, not args.no_flip, name=cfg.model.name)
+    else:
+        model = load(args.checkpoint, detector=detector, device=device, flip_test=not args.no_flip)
+    if args.kpt_threshold is None:
+        args.kpt_threshold = model.keypoint_threshold
+    return model
 
 
 def threshold_note(count: int, what: str, threshold: float) -> str:

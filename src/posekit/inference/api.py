@@ -30,9 +30,11 @@ class Persons(list):
     """The persons found in one image: a list of dicts, which also knows its keypoint set (names,
     skeleton), so `posekit.draw(image, persons)` needs nothing else."""
 
-    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None):
+    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None,
+                 keypoint_threshold: float = 0.3):
         super().__init__(persons)
         self.keypoint_set = keypoint_set
+        self.keypoint_threshold = keypoint_threshold
 
 
 class PoseModel:
@@ -47,7 +49,7 @@ class PoseModel:
 
     def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int], bbox_padding: float = 1.25,
                  detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
-                 name: str = "", info: dict | None = None, refine: bool = False):
+                 name: str = "", info: dict | None = None, refine: bool = False, keypoint_threshold: float = 0.3):
         from posekit.inference.predictor import Predictor
         if isinstance(detector, (str, Path)):
             from posekit.inference.detector import PersonDetector
@@ -56,6 +58,9 @@ class PoseModel:
                                    refine=refine)
         self.name = name
         self.info = dict(info or {})
+        # The score above which a keypoint is drawn (and counted as found) by default; model files carry
+        # their own, chosen on validation data, since SimCC scores are not probabilities.
+        self.keypoint_threshold = float(keypoint_threshold)
 
     @property
     def keypoint_set(self) -> KeypointSet:
@@ -95,7 +100,7 @@ class PoseModel:
             else:  # bottom-up: the box around the keypoints it found
                 person["bbox"] = keypoint_box(person["keypoints"])
             persons.append(person)
-        return Persons(persons, self.keypoint_set)
+        return Persons(persons, self.keypoint_set, self.keypoint_threshold)
 
 
 def as_rgb(image: ImageLike, rgb: bool = False) -> np.ndarray:
@@ -160,7 +165,8 @@ def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: 
         _check_expected(path, expect, name)
         estimator = estimator_from_model_file(state, str(path))
         return PoseModel(estimator, "topdown", state["input_size"], state["bbox_padding"], detector, device,
-                         flip_test, name=name, info=state.get("info"), refine=bool(state.get("refine", False)))
+                         flip_test, name=name, info=state.get("info"), refine=bool(state.get("refine", False)),
+                         keypoint_threshold=float(state.get("keypoint_threshold", 0.3)))
     from posekit.experiment import load_experiment
     cfg, estimator = load_experiment(path)
     _check_expected(path, expect, cfg.model.name)
@@ -174,12 +180,14 @@ def _check_expected(path: Path, expect: str | None, found: str) -> None:
 
 
 def draw(image: ImageLike, persons: Sequence[dict[str, Any]], keypoint_set: KeypointSet | None = None,
-         threshold: float = 0.3, boxes: bool = True, rgb: bool = False) -> np.ndarray:
+         threshold: float | None = None, boxes: bool = True, rgb: bool = False) -> np.ndarray:
     """The image (a path, or an array in the caller's channel order) with each person's skeleton drawn;
     returned in the same channel order as given (BGR for arrays and paths, so cv2.imwrite takes it).
     The skeleton is the keypoint set the persons carry (a model's result), else `keypoint_set`."""
     from posekit.visualize import draw_poses
     keypoint_set = keypoint_set or getattr(persons, "keypoint_set", None)
+    if threshold is None:  # the model's own, carried by its results; else 0.3
+        threshold = getattr(persons, "keypoint_threshold", 0.3)
     if keypoint_set is None:
         raise ValueError("posekit.draw: these persons carry no keypoint set; pass keypoint_set=model.keypoint_set")
     canvas = as_rgb(image, rgb)  # paths read as RGB; arrays converted from BGR unless rgb=True

@@ -6,7 +6,8 @@ carries only what inference needs, the way torchvision's weights carry their tra
     {"posekit_model": 1, "model": zoo name, "model_params": {...}, "keypoint_set": name,
      "input_size": [w, h], "bbox_padding": float, "codec": {name, params...},
      "weights": state dict (fp16), "refine": bool (a second look around the first pass's keypoints
-     when the whole image is the box; inference.predictor), "info": {free-form provenance and scores}}
+     when the whole image is the box; inference.predictor), "keypoint_threshold": the score above which
+     a keypoint is drawn by default, "info": {free-form provenance and scores}}
 
 It loads with torch.load(weights_only=True): plain tensors, numbers, strings, lists and dicts only.
 The shipped default model (posekit/weights/) is such a file.
@@ -28,12 +29,13 @@ def is_model_file(state: Any) -> bool:
 
 def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int], bbox_padding: float,
                      codec: dict, model_params: dict | None = None, info: dict | None = None,
-                     half: bool = True, refine: bool = False) -> dict[str, Any]:
+                     half: bool = True, refine: bool = False, keypoint_threshold: float = 0.3) -> dict[str, Any]:
     weights = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
                for k, v in estimator.state_dict().items()}
     return {"posekit_model": FORMAT_VERSION, "model": model_name, "model_params": dict(model_params or {}),
             "keypoint_set": estimator.keypoint_set.name, "input_size": [int(input_size[0]), int(input_size[1])],
-            "bbox_padding": float(bbox_padding), "codec": dict(codec), "weights": weights, "refine": bool(refine), "info": dict(info or {})}
+            "bbox_padding": float(bbox_padding), "codec": dict(codec), "weights": weights, "refine": bool(refine),
+            "keypoint_threshold": float(keypoint_threshold), "info": dict(info or {})}
 
 
 def save_model_file(state: dict[str, Any], path: str | Path) -> Path:

@@ -30,6 +30,7 @@ class ModelMetadata:
     codec_params: dict[str, Any] = field(default_factory=dict)
     posekit_version: str = ""
     refine: bool = False                     # whole-image box: a second look around the first pass's keypoints
+    keypoint_threshold: float = 0.3          # score above which a keypoint is drawn by default
 
     def to_props(self) -> dict[str, str]:
         props = {FORMAT_KEY: str(FORMAT_VERSION)}
@@ -48,7 +49,7 @@ class ModelMetadata:
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in props:
-                if f.name in ("codec_params", "posekit_version", "refine"):
+                if f.name in ("codec_params", "posekit_version", "refine", "keypoint_threshold"):
                     continue
                 raise ValueError(f"{source}: posekit metadata lacks '{f.name}'")
             try:
@@ -61,5 +62,6 @@ class ModelMetadata:
         values["input_size"] = (int(values["input_size"][0]), int(values["input_size"][1]))
         values["bbox_padding"] = float(values["bbox_padding"])
         values["refine"] = bool(values.get("refine", False))
+        values["keypoint_threshold"] = float(values.get("keypoint_threshold", 0.3))
         return cls(**values)
 

@@ -26,9 +26,11 @@ class Persons(list):
     """The persons found in one image: a list of dicts that also knows its keypoint set (names,
     skeleton), as posekit.load()'s results do."""
 
-    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None):
+    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None,
+                 keypoint_threshold: float = 0.3):
         super().__init__(persons)
         self.keypoint_set = keypoint_set
+        self.keypoint_threshold = keypoint_threshold
 
 
 class RuntimePredictor:
@@ -90,7 +92,7 @@ class RuntimePredictor:
 
     def _poses(self, image: np.ndarray, boxes: np.ndarray, rgb: bool) -> Persons:
         if not len(boxes):
-            return Persons([], self.keypoint_set)
+            return Persons([], self.keypoint_set, self.metadata.keypoint_threshold)
         batch, warps = self.preprocess(image, boxes, rgb)
         return self.decode(self.infer(batch), warps, boxes)
 
@@ -135,7 +137,7 @@ class RuntimePredictor:
         keypoints = np.concatenate([points, scores[..., None]], axis=-1).astype(np.float32)
         return Persons([{"keypoints": keypoints[i], "score": float(pose_scores[i]),
                          "bbox": tuple(float(v) for v in boxes[i, :4])} for i in range(len(boxes))],
-                       self.keypoint_set)
+                       self.keypoint_set, self.metadata.keypoint_threshold)
 
 
 def read_image(image: ImageLike, rgb: bool) -> tuple[np.ndarray, bool]:
