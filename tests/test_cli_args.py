@@ -32,3 +32,13 @@ def test_version(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"posekit {posekit.__version__}"
+
+
+@pytest.mark.parametrize("verb", [["train", "configs/demo_lsp.yaml"], ["eval", "configs/demo_lsp.yaml", "--checkpoint", "x.pt"]])
+def test_cuda_on_a_cpu_build_is_a_one_line_error(verb, capsys):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is visible")
+    assert main([*verb, "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--device cuda" in err

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from posekit.commands import emit_json
+from posekit.commands import emit_json, resolve_device
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from posekit import experiment
+    device = torch.device(resolve_device(args.device))  # before any work
     cfg, estimator = experiment.load_experiment(args.checkpoint, args.config, args.overrides, args.network)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     estimator.to(device)
     data = experiment.load_split(cfg, "val")
     loader = experiment.val_loader(cfg, experiment.build_dataset(cfg, data, estimator.codec, train=False))

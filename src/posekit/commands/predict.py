@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from posekit.commands import emit_json
+from posekit.commands import emit_json, resolve_device
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -102,22 +102,6 @@ def load_detections(path: str | None) -> tuple[dict[int, np.ndarray], list[dict]
         except (AttributeError, KeyError, TypeError, ValueError):
             raise ValueError(f"{path}: detection {i} lacks image_id/bbox/score") from None
     return {k: np.asarray(v) for k, v in boxes.items()}, images
-
-
-def resolve_device(name: str | None) -> str:
-    import torch
-    if name is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"--device {name}: not a device name (cpu, cuda, cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise ValueError(f"--device {name}: {why}; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible")
-    return name
 
 
 def drawing_names(files: list[Path]) -> dict[Path, str]:

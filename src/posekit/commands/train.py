@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from posekit.commands import emit_json
+from posekit.commands import emit_json, resolve_device
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,8 @@ def run(args: argparse.Namespace) -> int:
     from posekit.config import load_config
     from posekit.experiment import train
     cfg = load_config(args.config, args.overrides)  # config errors surface before any work
-    result = train(cfg, resume=False if args.no_resume else "auto", device=args.device)
+    device = resolve_device(args.device) if args.device else None  # None: torchrun's rank picks its GPU
+    result = train(cfg, resume=False if args.no_resume else "auto", device=device)
     best = result.get("best_metric")
     print(f"trained {result['epochs']} epochs ({result['iterations']} iterations); "
           f"best {result['metric']} = {best if best is None else round(best, 4)} at epoch {result['best_epoch'] + 1}; "
