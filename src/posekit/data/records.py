@@ -52,3 +52,15 @@ class PoseData:
     @property
     def num_persons(self) -> int:
         return sum(len(r.persons) for r in self.records)
+
+
+class Persons(list):
+    """A model's result for one image: a list of person dicts ({"keypoints": (K, 3) x, y, score in image
+    pixels, "bbox": (x, y, w, h), "score"}) that also knows its keypoint set (names, skeleton) and the
+    score above which its keypoints are drawn, so `posekit.draw(image, persons)` needs nothing else.
+    Returned alike by `posekit.load()`'s models and by `posekit.runtime`."""
+
+    def __init__(self, persons: Any = (), keypoint_set: KeypointSet | None = None, keypoint_threshold: float = 0.3):
+        super().__init__(persons)
+        self.keypoint_set = keypoint_set
+        self.keypoint_threshold = keypoint_threshold

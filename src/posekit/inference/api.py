@@ -21,20 +21,12 @@ from typing import Any, Sequence, Union
 import numpy as np
 import torch
 
+from posekit.data.records import Persons
 from posekit.keypoints import KeypointSet
 
+__all__ = ["PoseModel", "Persons", "load", "draw"]
+
 ImageLike = Union[str, Path, np.ndarray]
-
-
-class Persons(list):
-    """The persons found in one image: a list of dicts, which also knows its keypoint set (names,
-    skeleton), so `posekit.draw(image, persons)` needs nothing else."""
-
-    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None,
-                 keypoint_threshold: float = 0.3):
-        super().__init__(persons)
-        self.keypoint_set = keypoint_set
-        self.keypoint_threshold = keypoint_threshold
 
 
 class PoseModel:

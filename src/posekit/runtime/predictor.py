@@ -7,10 +7,11 @@ score), "bbox" (x, y, w, h) and "score", computed the way the torch Predictor co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
+from posekit.data.records import Persons
 from posekit.data.transforms.geometry import refine_box
 from posekit.keypoints import KeypointSet
 from posekit.runtime.decode import build_decoder
@@ -20,17 +21,6 @@ from posekit.runtime.preprocess import crop_batch, crop_warps, to_image
 ImageLike = Union[str, Path, np.ndarray]
 # COCO-style rescoring, as TopDownEstimator.predict: mean of the keypoint scores above this.
 CONFIDENT_KEYPOINT = 0.2
-
-
-class Persons(list):
-    """The persons found in one image: a list of dicts that also knows its keypoint set (names,
-    skeleton), as posekit.load()'s results do."""
-
-    def __init__(self, persons: Sequence[dict[str, Any]] = (), keypoint_set: KeypointSet | None = None,
-                 keypoint_threshold: float = 0.3):
-        super().__init__(persons)
-        self.keypoint_set = keypoint_set
-        self.keypoint_threshold = keypoint_threshold
 
 
 class RuntimePredictor:
