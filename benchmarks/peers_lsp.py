@@ -8,7 +8,10 @@ Each model sees the whole image, letterboxed as it expects (no detector, no grou
 Scored on the 1,000 LSP test images (1,001-2,000) and on LSPET 7,001-8,000 (posekit's held-out
 validation part: never trained on): PCK@0.2 of the torso (right shoulder - left hip) over the 12 limb
 joints that COCO-17, LSP-14 and BlazePose share by name, per joint group, plus images/s of each
-(model time only: preprocessing + inference + decoding; reading the JPEG is left out for all).
+(model time only: preprocessing + inference + decoding; reading the JPEG is left out for all). Each
+runs as a user would run it from Python: posekit with torch's default OpenMP settings (the `posekit`
+command sets OMP_WAIT_POLICY=PASSIVE for shared machines, which halved this model's rate here), MoveNet
+through LiteRT with 2 threads, MediaPipe in its own process.
 
     .venv/bin/python benchmarks/peers_lsp.py [--limit N] [--mediapipe-python /path/to/python]
     .venv/bin/python benchmarks/peers_lsp.py --report-only --json   # the last saved table
@@ -25,8 +28,6 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
