@@ -63,3 +63,15 @@ def weights_root() -> Path:
 def xtcoco(fixtures_root: Path) -> Path:
     """The extended COCO API's example GT/prediction pairs (COCO, CrowdPose, COCO-WholeBody)."""
     return require(fixtures_root / "xtcocoapi")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A random rtmpose-t (coco17, 64x64) saved as a posekit model file: fast to load and run."""
+    from posekit.estimators.topdown import build_topdown_estimator
+    from posekit.inference.model_file import model_file_state, save_model_file
+    torch.manual_seed(0)
+    codec = {"name": "simcc", "split_ratio": 2.0, "normalize": False}
+    estimator = build_topdown_estimator("rtmpose-t", "coco17", (64, 64), codec)
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    return save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.25, codec), path)

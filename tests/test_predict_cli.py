@@ -11,17 +11,6 @@ import torch
 from posekit.cli import main
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from posekit.estimators.topdown import build_topdown_estimator
-    from posekit.inference.model_file import model_file_state, save_model_file
-    torch.manual_seed(0)
-    codec = {"name": "simcc", "split_ratio": 2.0, "normalize": False}
-    estimator = build_topdown_estimator("rtmpose-t", "coco17", (64, 64), codec)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    return save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.25, codec), path)
-
-
 @pytest.fixture
 def folder(shared_data, tmp_path):
     """a.jpg and a.png (same stem), b.jpg, and a corrupt c.jpg."""

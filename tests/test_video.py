@@ -139,19 +139,6 @@ def test_one_euro_rejects_bad_parameters():
         OneEuroFilter(beta=float("nan"))
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    import torch
-
-    from posekit.estimators.topdown import build_topdown_estimator
-    from posekit.inference.model_file import model_file_state, save_model_file
-    torch.manual_seed(0)
-    codec = {"name": "simcc", "split_ratio": 2.0, "normalize": False}
-    estimator = build_topdown_estimator("rtmpose-t", "coco17", (64, 64), codec)
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    return save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.25, codec), path)
-
-
 def write_video(path, photo, frames: int, fps: float = 10.0):
     image = cv2.imread(str(photo))
     image = cv2.resize(image, (160, 96))

@@ -321,8 +321,10 @@ def _network_model_name(cfg: ExperimentConfig, network: str) -> str:
 
 
 def write_results(predictions: list[dict[str, Any]], path: str | Path, category_id: int = 1) -> None:
-    """COCO results JSON (the interchange format for predictions)."""
-    rows = [{"image_id": int(p["image_id"]), "category_id": category_id,
+    """COCO results JSON (the interchange format for predictions); a prediction's `file_name`, when it
+    has one (posekit predict), is kept beside its image id so rows are read without a map."""
+    rows = [{"image_id": int(p["image_id"]), **({"file_name": p["file_name"]} if "file_name" in p else {}),
+             "category_id": category_id,
              "keypoints": np.asarray(p["keypoints"], dtype=float).reshape(-1).round(3).tolist(),
              "score": round(float(p["score"]), 5)} for p in predictions]
     path = Path(path)

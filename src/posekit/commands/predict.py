@@ -3,7 +3,6 @@ video file or a camera, with the shipped default model unless a checkpoint or mo
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -195,6 +194,7 @@ def run_images(args: argparse.Namespace) -> int:
 
     from posekit.data.io import load_image
     from posekit.data.records import DataError
+    from posekit.experiment import write_results
     from posekit.visualize import draw_poses, save_rgb
 
     if args.track or args.smooth or args.max_frames is not None:
@@ -251,11 +251,3 @@ def run_images(args: argparse.Namespace) -> int:
         emit_json(summary)
     return 0
 
-
-def write_results(predictions: list[dict[str, Any]], path: Path) -> None:
-    """COCO results JSON with each row's file name beside its image id, so rows are read without a map."""
-    rows = [{"image_id": int(p["image_id"]), "file_name": p["file_name"], "category_id": 1,
-             "keypoints": np.asarray(p["keypoints"], dtype=float).reshape(-1).round(3).tolist(),
-             "score": round(float(p["score"]), 5)} for p in predictions]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows))

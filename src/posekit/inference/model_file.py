@@ -17,7 +17,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 
 FORMAT_VERSION = 1
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default_body.pt"
@@ -47,14 +46,9 @@ def save_model_file(state: dict[str, Any], path: str | Path) -> Path:
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:
+    from posekit.models.safe_load import load_weights_only
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: model file not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for a truncated or foreign file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path}: not a readable model file ({reason})") from None
+    state = load_weights_only(path, "model file")  # one-line errors naming the file
     if not is_model_file(state):
         raise ValueError(f"{path}: not a posekit model file (no 'posekit_model' entry)")
     if state["posekit_model"] > FORMAT_VERSION:

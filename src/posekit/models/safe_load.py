@@ -81,18 +81,16 @@ def load_runner_checkpoint(path: str | Path, what: str = "checkpoint") -> Any:
     """Like load_weights_only, and an MMEngine runner checkpoint's allow-listed non-tensor objects
     load as Placeholder instances (see the module docstring)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {what} not found")
     try:
-        return _load(path)
-    except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
+        return load_weights_only(path, what)
+    except ValueError as exc:  # refused or unreadable: a runner checkpoint's globals may be allowed
         first_error = exc
     try:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)  # reads the pickle, runs nothing
     except Exception:  # not a zip checkpoint: the weights-only error is the answer
         unsafe = []
     if not unsafe:
-        raise ValueError(f"{path}: not a readable {what}: {load_error_reason(first_error)}")
+        raise first_error
     refused = sorted(name for name in unsafe if not name.startswith(PLACEHOLDER_NAMESPACES))
     if refused:
         raise ValueError(f"{path}: refusing to load: it references {', '.join(refused[:3])}, which a checkpoint "
