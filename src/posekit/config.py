@@ -281,6 +281,10 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     max_iters_per_epoch: int = 0           # 0 = full epoch; quick modes cap it
+    # Iterations per epoch with the labeled samples redrawn with replacement to fill them (0 = one pass
+    # over the training set, or over the unlabeled pool for semi-supervised strategies). Lets a
+    # supervised baseline run exactly as many iterations as a semi-supervised run beside it.
+    epoch_iters: int = 0
     # End the run after this many epochs while the schedule still spans `epochs` (the first stage of a
     # staged recipe; rerunning with a larger value continues exactly). 0 = run all `epochs`.
     stop_epoch: int = 0
@@ -293,6 +297,8 @@ class TrainConfig:
     metric: str = ""                       # metric that picks the best checkpoint ("" = estimator default)
 
     def check(self) -> None:
+        if self.epoch_iters < 0:
+            raise ConfigError(f"config key 'train.epoch_iters': want >= 0 (0 = one pass), got {self.epoch_iters}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
             raise ConfigError(f"config key 'train.optimizer': '{self.optimizer}' is not one of adam, adamw, sgd")
         if self.schedule not in ("step", "periodic", "cosine", "constant"):

@@ -214,12 +214,15 @@ def build_strategy(cfg: ExperimentConfig, estimator_factory: Callable[[], Estima
 
 # ---------------------------------------------------------------------------------------- train
 def train_sampler(cfg: ExperimentConfig, strategy: Any, train_set: torch.utils.data.Dataset) -> Any:
-    """A permutation per epoch; for semi-supervised strategies (epoch_batches) as many labeled samples,
-    drawn with replacement, as one pass over the unlabeled pool takes when that pool is the larger."""
+    """A permutation per epoch; `train.epoch_iters` batches drawn with replacement where set; for
+    semi-supervised strategies (epoch_batches) as many labeled samples, drawn with replacement, as one
+    pass over the unlabeled pool takes when that pool is the larger."""
     from posekit.training import distributed
     sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=True)
     if len(sampler) < cfg.data.batch_size:
         sampler = distributed.make_sampler(train_set, cfg.train.seed, shuffle=True, drop_last=False)
+    if cfg.train.epoch_iters > 0:
+        return distributed.ResampledSampler(train_set, cfg.train.epoch_iters * cfg.data.batch_size, cfg.train.seed)
     epoch_batches = getattr(strategy, "epoch_batches", None)
     if epoch_batches is not None and epoch_batches() * cfg.data.batch_size > len(sampler):
         sampler = distributed.ResampledSampler(train_set, epoch_batches() * cfg.data.batch_size, cfg.train.seed)

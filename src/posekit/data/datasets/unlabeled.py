@@ -15,7 +15,8 @@ from posekit.data.datasets.topdown import clip_bbox
 from posekit.data.io import load_image
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
-    bbox_xywh_to_center_scale, compose_affine, get_warp_matrix, hflip_matrix, photometric, random_scale_rotation,
+    apply_affine, bbox_xywh_to_center_scale, compose_affine, flip_keypoints, get_warp_matrix, hflip_matrix, photometric,
+    random_scale_rotation,
 )
 
 
@@ -24,6 +25,7 @@ class _Item:
     file_name: str
     image_id: int
     bbox: np.ndarray | None  # xywh, or None for the whole image
+    keypoints: np.ndarray | None = None  # (K, 3) labels, kept only to score pseudo-labels
 
 
 class UnlabeledDataset(SeededDataset):
@@ -37,6 +39,9 @@ class UnlabeledDataset(SeededDataset):
     photometric options of `augment` (HSV, blur, CoarseDropout). The hard view is the easy crop warped
     by `affine`, zeros outside it, as in the released code.
     `affine`: (2, 3) float32 mapping easy-view input pixels to hard-view input pixels.
+    `keypoints_easy` (PoseData sources only): (K, 3) float32, the source's labels (x, y, visible) in
+    easy-view input pixels, left/right swapped when flipped; zeros where a person has none. No loss
+    reads them: they exist so a benchmark can score the pseudo-labels (semi_common.PseudoLabelScore).
     """
 
     def __init__(self, source: PoseData | Sequence[str | Path], input_size: Sequence[int],
@@ -48,9 +53,13 @@ class UnlabeledDataset(SeededDataset):
         self.augment = augment
         self.hard_scale_sd, self.hard_scale_range = hard_scale_sd, hard_scale_range
         self.hard_rotation_sd, self.hard_rotation_max, self.hard_prob = hard_rotation_sd, hard_rotation_max, hard_prob
+        self.flip_index: np.ndarray | None = None
+        self.keypoint_set = source.keypoint_set if isinstance(source, PoseData) else None
         if isinstance(source, PoseData):
             name = source.source or "unlabeled dataset"
             self.items = self._items_from_data(source)
+            self.flip_index = np.asarray(source.keypoint_set.flip_index)
+            self.num_keypoints = source.keypoint_set.num_keypoints
         else:
             name = "unlabeled image list"
             self.items = [_Item(str(p), i, None) for i, p in enumerate(source)]
@@ -61,9 +70,10 @@ class UnlabeledDataset(SeededDataset):
     def _items_from_data(data: PoseData) -> list[_Item]:
         items = []
         for record in data.records:
-            boxes = [clip_bbox(p.bbox, record.width, record.height) for p in record.persons if not p.iscrowd]
-            boxes = [b for b in boxes if b is not None]
-            items.extend(_Item(record.file_name, record.image_id, b) for b in boxes or [None])
+            persons = [(clip_bbox(p.bbox, record.width, record.height), p.keypoints) for p in record.persons
+                       if not p.iscrowd]
+            persons = [(b, k) for b, k in persons if b is not None]
+            items.extend(_Item(record.file_name, record.image_id, b, k) for b, k in persons or [(None, None)])
         return items
 
     def __len__(self) -> int:
@@ -101,7 +111,8 @@ class UnlabeledDataset(SeededDataset):
                 pre_flip = hflip_matrix(width)
             factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob, aug.jitter)
             scale = scale * factor
-        easy_warp = compose_affine(get_warp_matrix(center, scale, angle, self.input_size), pre_flip)
+        crop_warp = get_warp_matrix(center, scale, angle, self.input_size)  # from the (flipped) image
+        easy_warp = compose_affine(crop_warp, pre_flip)
         affine = self._hard_affine(rng)
         easy = cv2.warpAffine(image, easy_warp, self.input_size, flags=cv2.INTER_LINEAR)
         # The hard view warps the easy crop, zeros outside it (as the warped targets are zero there),
@@ -109,9 +120,23 @@ class UnlabeledDataset(SeededDataset):
         hard = cv2.warpAffine(easy, affine, self.input_size, flags=cv2.INTER_LINEAR)
         if aug is not None:
             hard = photometric(hard, rng, aug.hsv, aug.blur, aug.coarse_dropout)
-        return {
+        sample = {
             "image_easy": normalize_image(easy),
             "image_hard": normalize_image(hard),
             "affine": torch.from_numpy(affine.astype(np.float32)),
             "image_id": int(item.image_id),
         }
+        if self.flip_index is not None:
+            sample["keypoints_easy"] = torch.from_numpy(self._easy_keypoints(item, crop_warp, pre_flip, width))
+        return sample
+
+    def _easy_keypoints(self, item: _Item, crop_warp: np.ndarray, pre_flip: np.ndarray, width: int) -> np.ndarray:
+        out = np.zeros((self.num_keypoints, 3), dtype=np.float32)
+        if item.keypoints is None:
+            return out
+        xy, visible = item.keypoints[:, :2], item.keypoints[:, 2] > 0
+        if pre_flip[0, 0] < 0:  # flipped: the network's left knee is the original right knee
+            xy, visible = flip_keypoints(xy, visible, width, self.flip_index)
+        out[:, :2] = apply_affine(xy, crop_warp)
+        out[:, 2] = visible
+        return out

@@ -42,8 +42,12 @@ class PoseDualStrategy(SemiStrategy):
         unlabeled = self.unlabeled_batch(epoch, device)
         affine = unlabeled["affine"]
         with torch.no_grad():
-            target1 = warp_heatmaps(self.net1(unlabeled["image_easy"]), affine, self.stride)
-            target2 = warp_heatmaps(self.net2(unlabeled["image_easy"]), affine, self.stride)
+            easy1, easy2 = self.net1(unlabeled["image_easy"]), self.net2(unlabeled["image_easy"])
+            target1 = warp_heatmaps(easy1, affine, self.stride)
+            target2 = warp_heatmaps(easy2, affine, self.stride)
+        # Each network's easy-view prediction is its partner's target: score both (labels held back).
+        self.pseudo_score.add("net1", self.to_input_pixels(heatmap_peaks(easy1)[0]), unlabeled)
+        self.pseudo_score.add("net2", self.to_input_pixels(heatmap_peaks(easy2)[0]), unlabeled)
         hard = unlabeled["image_hard"]
         # Each network's occluders sit at its partner's (warped) peaks, as the released code does.
         hard1 = hard_input(self.params, hard, self.to_input_pixels(heatmap_peaks(target2)[0]))

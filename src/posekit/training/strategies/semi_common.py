@@ -331,6 +331,52 @@ def unlabeled_loader_size(cfg: ExperimentConfig, params: SemiParams) -> tuple[in
     return batch, workers
 
 
+# ------------------------------------------------------------------------ pseudo-label accuracy
+class PseudoLabelScore:
+    """How right the pseudo-labels are, per epoch: PCK@alpha of the torso (right shoulder -> left hip)
+    of their peaks against the unlabeled pool's own labels, where the pool has them (a benchmark's
+    held-back labels; `keypoints_easy` of the UnlabeledDataset). Scoring only: no loss sees the labels.
+    Counts every labelled joint of a person with a labelled torso, and separately the joints a mask
+    keeps (SSPCM's score threshold)."""
+
+    def __init__(self, torso: tuple[int, int] | None, alpha: float = 0.2):
+        self.torso, self.alpha = torso, alpha
+        self.counts: dict[str, float] = {}
+
+    def add(self, name: str, peaks_px: torch.Tensor, unlabeled: dict[str, torch.Tensor],
+            kept: torch.Tensor | None = None) -> None:
+        gt = unlabeled.get("keypoints_easy")
+        if gt is None or self.torso is None:
+            return
+        gt = gt.to(peaks_px.dtype)
+        rs, lh = self.torso
+        torso = (gt[:, rs, :2] - gt[:, lh, :2]).norm(dim=-1)
+        counted = (gt[..., 2] > 0) & ((gt[:, rs, 2] > 0) & (gt[:, lh, 2] > 0) & (torso > 0))[:, None]
+        hit = ((peaks_px - gt[..., :2]).norm(dim=-1) <= self.alpha * torso[:, None]) & counted
+        self._count(name, float(hit.sum()), float(counted.sum()))
+        if kept is not None:
+            self._count(f"{name}_kept", float((hit & kept).sum()), float((counted & kept).sum()))
+
+    def _count(self, name: str, correct: float, count: float) -> None:
+        self.counts[f"{name}/correct"] = self.counts.get(f"{name}/correct", 0.0) + correct
+        self.counts[f"{name}/count"] = self.counts.get(f"{name}/count", 0.0) + count
+
+    def stats(self) -> dict[str, float]:
+        """{"pseudo_pck/NAME": accuracy} for every name with a counted joint."""
+        names = [k[:-len("/count")] for k in self.counts if k.endswith("/count") and self.counts[k] > 0]
+        return {f"pseudo_pck/{n}": self.counts[f"{n}/correct"] / self.counts[f"{n}/count"] for n in names}
+
+    def reset(self) -> None:
+        self.counts = {}
+
+
+def torso_indices(keypoint_set: Any) -> tuple[int, int] | None:
+    names = list(keypoint_set.names)
+    if "right_shoulder" in names and "left_hip" in names:
+        return names.index("right_shoulder"), names.index("left_hip")
+    return None
+
+
 # ------------------------------------------------------------------------------- base strategy
 class SemiStrategy(Strategy):
     """Labeled batches from the engine, unlabeled ones from the strategy's own stream."""
@@ -340,6 +386,8 @@ class SemiStrategy(Strategy):
         self.params, self.stream = params, stream
         self.stride = (float(stride[0]), float(stride[1]))
         self._resume_at: dict[str, int] | None = None
+        dataset_set = getattr(stream.dataset, "keypoint_set", None)
+        self.pseudo_score = PseudoLabelScore(torso_indices(dataset_set) if dataset_set is not None else None)
 
     def epoch_batches(self) -> int:
         """Iterations in one epoch: one pass over the unlabeled pool, as the official mixed dataset
@@ -349,17 +397,24 @@ class SemiStrategy(Strategy):
 
     def on_epoch_start(self, epoch: int) -> None:
         at = self._resume_at
-        self.stream.start(epoch, at["position"] if at is not None and at["epoch"] == epoch else 0)
+        resumed = at is not None and at["epoch"] == epoch
+        self.stream.start(epoch, at["position"] if resumed else 0)
+        if not resumed:
+            self.pseudo_score.reset()
         self._resume_at = None
 
     def on_epoch_end(self, epoch: int) -> None:
         self.stream.stop()
 
+    def log_stats(self) -> dict[str, float]:
+        return self.pseudo_score.stats()
+
     def extra_state(self) -> dict[str, Any]:
-        return {"unlabeled": self.stream.state()}
+        return {"unlabeled": self.stream.state(), "pseudo_score": dict(self.pseudo_score.counts)}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self._resume_at = dict(state["unlabeled"])
+        self.pseudo_score.counts = dict(state.get("pseudo_score", {}))
 
     def unlabeled_batch(self, epoch: int, device: torch.device) -> dict[str, torch.Tensor]:
         batch = self.stream.next(epoch)

@@ -137,6 +137,9 @@ class SSPCMStrategy(SemiStrategy):
         cons_s = joints_mse(self.student(hard_input(self.params, hard, peaks["s"])), target_s, weight)
         total = 0.5 * sum(sup) + self.params.unsup_weight * (cons1 + cons2 + cons_s)
         self._record(epoch, labels["score"], weight)
+        for name in ("t1", "t2", "pseudo"):  # labels held back, scoring only
+            self.pseudo_score.add(name, self.to_input_pixels(heatmap_peaks(labels[name])[0]), unlabeled,
+                                  kept=weight > 0 if name == "pseudo" else None)
         return {"loss": total, "sup_t1": sup[0].detach(), "sup_t2": sup[1].detach(), "sup_s": sup[2].detach(),
                 "cons_t1": cons1.detach(), "cons_t2": cons2.detach(), "cons_s": cons_s.detach()}
 
@@ -162,8 +165,9 @@ class SSPCMStrategy(SemiStrategy):
     def log_stats(self) -> dict[str, float]:
         s = self._stats
         if s["total"] == 0:
-            return {}
-        return {"inconsistency": s["score_sum"] / max(s["kept"], 1.0), "masked_share": s["masked"] / s["total"]}
+            return super().log_stats()
+        return {"inconsistency": s["score_sum"] / max(s["kept"], 1.0), "masked_share": s["masked"] / s["total"],
+                **super().log_stats()}
 
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "pseudo_label_stats": dict(self._stats)}
