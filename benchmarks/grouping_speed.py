@@ -6,7 +6,7 @@ Each image's ideal outputs (the codec's `ideal_outputs` of its ground truth at 5
 side) and a noisy version (Gaussian noise sigma 0.05 on heatmaps, 0.15 on tags) are merged and
 projected to input size as at test time, then decoded by both implementations; the outputs must be
 identical. posekit's parse also gets the half-resolution heatmaps and quarter-resolution tags the
-projected maps come from (for its pruning bounds), as `decode_raw` passes them. Prints a table and
+projected maps come from (for its pruning bounds), as `decode` passes them. Prints a table and
 one JSON line.
 
     python benchmarks/grouping_speed.py [--images N] [--input 512] [--repeat 3] [--phases]
@@ -30,7 +30,7 @@ from scipy.optimize import linear_sum_assignment
 from posekit.codecs import build_codec
 from posekit.codecs.associative_embedding import project
 from posekit.data.readers.coco import read_coco
-from posekit.estimators.bottomup import test_resize_warp
+from posekit.data.transforms.preprocess import short_side_resize
 from posekit.grouping import associative_embedding as ae
 from posekit.grouping.associative_embedding import GroupingParams, parse
 
@@ -134,7 +134,7 @@ def make_inputs(num_images: int, input_size: int, seed: int = 0) -> dict[str, li
     records = [r for r in data.records if any(not p.iscrowd and p.num_keypoints > 0 for p in r.persons)][:num_images]
     inputs: dict[str, list] = {"ideal": [], "noisy": []}
     for record in records:
-        warp, size = test_resize_warp(record.width, record.height, input_size)
+        warp, size = short_side_resize(record.width, record.height, input_size)
         codec = build_codec("associative_embedding", input_size=size)
         persons = [p for p in record.persons if not p.iscrowd and p.num_keypoints > 0]
         points = np.stack([p.keypoints[:, :2] for p in persons]) @ warp[:, :2].T + warp[:, 2]

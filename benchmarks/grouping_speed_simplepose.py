@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from posekit.codecs import build_codec
 from posekit.data.readers.coco import read_coco
-from posekit.estimators.bottomup import test_resize_warp
+from posekit.data.transforms.preprocess import short_side_resize
 from posekit.grouping.greedy_parts import GreedyParams, group_parts
 
 DATA = Path(os.environ.get("POSEKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
@@ -152,12 +152,12 @@ def make_inputs(num_images: int, input_size: int) -> dict[str, list]:
     rng = np.random.default_rng(0)
     inputs: dict[str, list] = {"ideal": [], "noisy": []}
     for record in records[:num_images]:
-        warp, size = test_resize_warp(record.width, record.height, input_size)
+        warp, size = short_side_resize(record.width, record.height, input_size)
         codec = build_codec("simplepose", input_size=size)
         persons = [p for p in record.persons if not p.iscrowd and p.num_keypoints > 0]
         points = np.stack([p.keypoints[:, :2] for p in persons]).astype(np.float64) @ warp[:, :2].T + warp[:, 2]
         visible = np.stack([p.keypoints[:, 2] > 0 for p in persons])
-        ideal = codec.ideal_outputs(points, visible)
+        ideal = codec.ideal_outputs(points, visible)[0]  # the batch of one's maps (C, h, w)
         noisy = np.clip(ideal + rng.normal(0, 0.03, ideal.shape).astype(np.float32), 0, 1)
         for name, maps in (("ideal", ideal), ("noisy", noisy)):
             up = codec.upsample(maps)

@@ -21,7 +21,8 @@ import torch
 
 from posekit.data.io import load_image
 from posekit.data.readers.coco import read_coco
-from posekit.estimators.bottomup import build_bottomup_estimator, test_resize_warp
+from posekit.data.transforms.preprocess import short_side_resize
+from posekit.estimators.bottomup import build_bottomup_estimator
 from posekit.evaluation.coco import evaluate_coco, load_json
 
 DATA = Path(os.environ.get("POSEKIT_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
@@ -32,7 +33,7 @@ STD = np.array([0.229, 0.224, 0.225], np.float32)
 def make_samples(records, estimator, input_size: int) -> list[dict]:
     samples = []
     for record in records:
-        warp, size = test_resize_warp(record.width, record.height, input_size)
+        warp, size = short_side_resize(record.width, record.height, input_size)
         image = cv2.warpAffine(load_image(record.file_name), warp, size, flags=cv2.INTER_LINEAR)
         persons = [p for p in record.persons if not p.iscrowd and p.num_keypoints > 0]
         points = np.stack([p.keypoints[:, :2] for p in persons]) @ warp[:, :2].T + warp[:, 2]

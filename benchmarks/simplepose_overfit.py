@@ -71,8 +71,7 @@ def evaluate(model, codec, images, warps, records, sigmas) -> dict:
     with torch.no_grad():
         maps = model(images)[-1][0].numpy()
     results = []
-    for m, warp, r in zip(maps, warps, records):
-        (poses, scores), = codec.decode_raw(m)
+    for (poses, scores), warp, r in zip(codec.decode(maps), warps, records):
         inverse = cv2.invertAffineTransform(warp)
         for pose, score in zip(poses, scores):
             xy = pose[:, :2] @ inverse[:, :2].T + inverse[:, 2]

@@ -110,8 +110,7 @@ def test_round_trip_two_people():
                      [42, 118], [86, 118], [54, 124], [74, 124], [52, 170], [76, 170], [50, 214], [78, 214]],
                     float)
     kps = np.stack([base, base + [120, 10]]) + rng.uniform(-1, 1, (2, 17, 2))
-    poses, scores = codec.decode(codec.encode(kps, np.ones((2, 17)))["targets"])
-    poses, scores = poses[0], scores[0]
+    (poses, scores), = codec.decode(codec.encode(kps, np.ones((2, 17)))["targets"][None])
     assert poses.shape == (2, 17, 3) and (scores > 0.9).all()
     poses = poses[np.argsort(poses[:, 0, 0])]
     assert np.abs(poses[..., :2] - kps).max() < 1.5
@@ -138,5 +137,20 @@ def test_flip_aggregation_recovers_the_same_people():
     mirrored = mirrored[codec.keypoint_set.flip_index]
     flipped = codec.encode(mirrored[None], np.ones((1, 17)))["targets"]
     np.testing.assert_allclose(codec.aggregate([maps], [flipped]), codec.upsample(maps), atol=0.05)
-    (poses, scores), = codec.decode_raw(maps, flipped)
+    (poses, scores), = codec.decode(maps[None], flipped[None], codec.keypoint_set.flip_index)
     assert len(poses) == 1 and np.abs(poses[0, :, :2] - base).max() < 1.5
+
+
+def test_non_square_maps_decode_at_their_own_size():
+    # At test time the image is resized by its short side, so the network sees e.g. 384x256 while the
+    # codec was configured (trained) at 256x256. Decoding must use the maps' own size: resizing them to
+    # the configured input squeezed x by 256/384 (a nose at x = 300 came back at 200).
+    wide = build_codec("simplepose", input_size=(384, 256))
+    square = build_codec("simplepose", input_size=(256, 256))
+    base = np.array([[64, 40], [60, 36], [68, 36], [56, 38], [72, 38], [48, 60], [80, 60], [44, 90], [84, 90],
+                     [42, 118], [86, 118], [54, 124], [74, 124], [52, 170], [76, 170], [50, 214], [78, 214]],
+                    float) + [230, 0]
+    maps = wide.encode(base[None], np.ones((1, 17)))["targets"][None]
+    (poses, scores), = square.decode(maps)
+    assert poses.shape == (1, 17, 3) and scores[0] > 0.9
+    assert np.abs(poses[0, :, :2] - base).max() < 1.5

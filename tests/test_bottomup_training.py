@@ -108,8 +108,8 @@ def test_simplepose_predict_recovers_poses_in_original_pixels_with_flip():
     mirrored = keypoints[:, kset.flip_index].copy()
     mirrored[..., 0] = 128 - 1 - mirrored[..., 0]
     image = torch.randn(1, 3, 128, 128)
-    estimator.model = FixedOutputs(image, pyramid(codec.ideal_outputs(keypoints, visible), codec.output_sizes),
-                                   pyramid(codec.ideal_outputs(mirrored, visible), codec.output_sizes))
+    estimator.model = FixedOutputs(image, pyramid(codec.ideal_outputs(keypoints, visible)[0], codec.output_sizes),
+                                   pyramid(codec.ideal_outputs(mirrored, visible)[0], codec.output_sizes))
     # original image -> input: scale 0.5, shift (10, 4); so original = (input - shift) * 2
     warp = np.array([[[0.5, 0.0, 10.0], [0.0, 0.5, 4.0]]])
     for flip in (False, True):
@@ -139,13 +139,14 @@ def test_simplepose_loss_is_zero_for_perfect_outputs_and_respects_masks():
         estimator.loss({**batch, "masks": ones[:2]})
 
 
-def test_loss_settings_come_from_codec_params_and_unknown_keys_fail():
+def test_loss_settings_come_from_loss_params_and_unknown_keys_fail():
     estimator = build_bottomup_estimator("simplepose-imhn-s", input_size=(128, 128),
-                                         codec={"loss": {"gamma": 2.0, "focal": False}},
+                                         loss={"gamma": 2.0, "focal": False},
                                          model_params={"nstack": 1, "width": 32, "increase": 16, "stem_first": 16})
-    assert estimator.loss_fn.gamma == 2.0 and estimator.loss_fn.focal is False
-    with pytest.raises(ValueError, match="codec.params.loss.gama"):
-        build_bottomup_estimator("simplepose-imhn-s", input_size=(128, 128), codec={"loss": {"gama": 2.0}})
-    with pytest.raises(ValueError, match="only the simplepose codec"):
-        build_bottomup_estimator("higherhrnet-w32", input_size=(128, 128), codec={"loss": {"gamma": 2.0}},
+    assert estimator.loss_fn.focal_l2.gamma == 2.0 and estimator.loss_fn.focal_l2.focal is False
+    with pytest.raises(ValueError, match="loss.params.gama"):
+        build_bottomup_estimator("simplepose-imhn-s", input_size=(128, 128), loss={"gama": 2.0})
+    # HigherHRNet's loss (the associative-embedding codec's default) has no gamma
+    with pytest.raises(ValueError, match="loss.params.gamma': unknown; known keys: heatmap_factors"):
+        build_bottomup_estimator("higherhrnet-w32", input_size=(128, 128), loss={"gamma": 2.0},
                                  model_params={"width": 8})

@@ -217,7 +217,9 @@ def test_bottomup_masks_zero_on_crowd_and_unlabelled_persons(tmp_path):
     people.append(_person(np.zeros((17, 2)), [4, 50, 6, 6], np.zeros(17), iscrowd=True, id=4, segmentation=rle))
     data = PoseData([ImageRecord(5, _write(tmp_path, "b.png", image), 64, 64, people)], COCO, "bu")
     codec = FakeBottomUpCodec([(32, 32), (64, 64)])
-    s = BottomUpDataset(data, 64, codec, train=False)[0]
+    # Masks and targets are for training (validation samples hold only what prediction needs); without
+    # `augment` a training sample is the whole image, here at its own size.
+    s = BottomUpDataset(data, 64, codec, train=True)[0]
     assert set(s) == {"image", "points", "masks", "image_id", "warp", "skipped", "replaced"}
     np.testing.assert_allclose(s["warp"].numpy(), np.eye(2, 3))  # same size: identity
     full, half = s["masks"][1].numpy(), s["masks"][0].numpy()
@@ -347,10 +349,18 @@ def test_coco_subset_bottomup_and_topdown(coco_subset):
     points = batch["points"]
     vis = points[..., 2] > 0
     assert torch.all((points[..., :2][vis] >= 0) & (points[..., :2][vis] <= 511))
-    val = BottomUpDataset(subset, 512, codec, train=False)
-    crowd_sample = val[0]
+    still = BottomUpDataset(subset, 512, codec, train=True)  # no augment: the whole image, letterboxed
+    crowd_sample = still[0]
     assert crowd_sample["image_id"] == crowd_ids[0]
     assert crowd_sample["masks"][0].min() == 0 and crowd_sample["masks"][0].mean() > 0.3
+    # Validation feeds the network posekit predict's input: short side 512, long side a multiple of 64.
+    val = BottomUpDataset(subset, 512, codec, train=False)
+    for i in range(len(val)):
+        record, sample = val.data.records[val.indices[i]], val[i]
+        assert set(sample) == {"image", "image_id", "warp", "skipped", "replaced"}
+        height, width = sample["image"].shape[1:]
+        assert min(width, height) == 512 and max(width, height) % 64 == 0
+        np.testing.assert_allclose(sample["warp"].numpy(), val.preprocess.resize_warp(record.width, record.height)[0])
     # Top-down validation: one sample per non-crowd person with keypoints, all joints in the crop.
     topdown = TopDownDataset(subset, (192, 256), FakeTopDownCodec())
     expected = sum(1 for r in records for p in r.persons if not p.iscrowd and p.num_keypoints > 0)

@@ -95,8 +95,8 @@ def test_flip_merge_permutes_and_mirrors_back() -> None:
     assert tags.shape == (1, 17, 64, 64, 2)
     torch.testing.assert_close(heat, plain_heat)
     torch.testing.assert_close(tags[..., 1], plain_tags[..., 0])
-    (flip_kpts, _), = codec.decode({"heatmaps": heat, "tags": tags})
-    (kpts, _), = codec.decode({"heatmaps": plain_heat, "tags": plain_tags})
+    (flip_kpts, _), = codec.parse_maps({"heatmaps": heat, "tags": tags})
+    (kpts, _), = codec.parse_maps({"heatmaps": plain_heat, "tags": plain_tags})
     np.testing.assert_array_equal(flip_kpts, kpts)
 
 
@@ -161,7 +161,7 @@ def test_block_reads_and_exact_maxima_match_the_maps(size) -> None:
 
 
 @pytest.mark.parametrize("flip", [False, True])
-def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties(flip: bool) -> None:
+def test_decode_equals_plain_parse_of_projected_maps_with_ties(flip: bool) -> None:
     """Ideal maps are zero almost everywhere, so refinement arg-maxima are decided by index ties."""
     codec = build_codec("associative_embedding", input_size=(96, 64))
     rng = np.random.default_rng(3)
@@ -171,7 +171,9 @@ def test_decode_raw_equals_plain_parse_of_projected_maps_with_ties(flip: bool) -
     flip_index = list(get_keypoint_set("coco17").flip_index)
     # A second pass whose tags differ (offset by 0.3) so that the two tag dimensions matter.
     flipped = [torch.cat([outputs[0][:, :17], outputs[0][:, 17:] + 0.3], 1), outputs[1]] if flip else None
-    (fast_k, fast_s), = codec.decode_raw(outputs, flipped, flip_index if flip else None)
+    # decode takes the mirrored image's outputs as the network gives them (not yet mirrored back)
+    as_given = [o.flip(-1) for o in flipped] if flip else None
+    (fast_k, fast_s), = codec.decode(outputs, as_given, flip_index if flip else None)
     heat, tags = codec.merge_outputs(outputs, flipped, flip_index if flip else None, project_size=(96, 64))
     plain_k, plain_s = _baseline()(heat[0], tags[0], codec.grouping)
     assert tags.shape[-1] == (2 if flip else 1) and len(plain_k) >= 3

@@ -107,13 +107,13 @@ def test_heatmap_matches_torch_model(heatmap, zidane):
     pixel per input pixel (whole-image boxes would scale it by the crop's 25x zoom)."""
     from posekit.data.datasets import normalize_image
     from posekit.data.io import load_image
-    from posekit.inference.predictor import _warp
+    from posekit.data.transforms.preprocess import warp_image
     model = load(heatmap[0])
     predictor = posekit.runtime.load(heatmap[1], threads=1)
     rgb = load_image(zidane)
     whole = np.array([[0.0, 0.0, rgb.shape[1], rgb.shape[0], 1.0]])
     crops, warps = predictor.preprocess(rgb, whole, rgb=True)
-    torch_crops = torch.stack([normalize_image(_warp(rgb, w, predictor.input_size)) for w in warps])
+    torch_crops = torch.stack([normalize_image(warp_image(rgb, w, predictor.input_size)) for w in warps])
     assert np.array_equal(crops, torch_crops.numpy())
     outputs = model.estimator.predict_outputs(torch_crops, flip_test=True)
     assert np.abs(predictor.infer(crops) - outputs).max() <= 1e-5 * np.abs(outputs).max()

@@ -11,14 +11,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from posekit.config import ExperimentConfig, from_dict
-from posekit.models.zoo import register_model
+from posekit.models.zoo import TOPDOWN, register_model
 from posekit.training import Trainer, seed_everything
 from posekit.training.distributed import make_sampler
 from posekit.training.strategies.posedual import build_posedual
 from posekit.training.strategies.sspcm import build_sspcm
 
 
-@register_model("test-tiny-heatmap", paradigm="topdown", input_size=(32, 64), keypoint_set="lsp14",
+@register_model("test-tiny-heatmap", estimator=TOPDOWN, input_size=(32, 64), keypoint_set="lsp14",
                 codec={"name": "heatmap", "output_stride": 4, "sigma": 1.0})
 def tiny_heatmap_model(num_keypoints: int, input_size: tuple[int, int]) -> torch.nn.Module:
     """A two-layer stride-4 heatmap network with BN: any zoo heatmap model works, this one is fast."""

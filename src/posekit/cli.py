@@ -32,6 +32,7 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `posekit` parser with one subparser per module in COMMANDS (each sets `run`)."""
     parser = argparse.ArgumentParser(prog="posekit", description="2D human pose estimation: train, evaluate, run.")
     parser.add_argument("--version", action="version", version=f"posekit {importlib.import_module('posekit').__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one verb; the exit status: the verb's, 130 on Ctrl+C, 2 for an error (one line on stderr)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # argparse ends a positional list at the first option, so `train CONFIG --resume a.b=1` would leave

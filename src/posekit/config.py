@@ -6,12 +6,13 @@ names the dotted key, raised before any work starts.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -106,7 +107,47 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def check_params(fn: Callable, params: dict, key: str, supplied: Iterable[str] = (),
+                 moved: dict[str, str] | None = None) -> None:
+    """A free-form params section (`model.params`, `codec.params`, `loss.params`) checked against the
+    keyword arguments of the callable it is passed to, before anything is built: an unknown or missing
+    name, or a value of the wrong type for an annotated argument, is an error naming `key.NAME` with
+    the known keys. `supplied`: arguments the caller fills in itself; `moved`: {old name: new key}."""
+    parameters = inspect.signature(fn).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return  # takes any keyword: there is nothing to check against
+    supplied = set(supplied)
+    known = [n for n, p in parameters.items()
+             if n not in supplied and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    listing = f"known keys: {', '.join(known) or '(none)'}"
+    for name in params:
+        if name in (moved or {}):
+            raise ConfigError(f"config key '{key}.{name}': set {moved[name]} instead")
+        if name in supplied:
+            raise ConfigError(f"config key '{key}.{name}': set by the experiment (data.input_size, "
+                              f"data.keypoint_set, the codec), not by {key}; {listing}")
+        if name not in known:
+            raise ConfigError(f"config key '{key}.{name}': unknown; {listing}")
+    missing = [n for n in known if parameters[n].default is inspect.Parameter.empty and n not in params]
+    if missing:
+        raise ConfigError(f"config key '{key}.{missing[0]}': required; {listing}")
+    hints = _type_hints(fn)
+    for name, value in params.items():
+        if name in hints:
+            _coerce(value, hints[name], f"{key}.{name}")
+
+
+def _type_hints(fn: Callable) -> dict[str, Any]:
+    """The resolved annotations of a function or of a class's constructor; none where they cannot be
+    resolved (a name only imported for type checking)."""
+    try:
+        return typing.get_type_hints(fn.__init__ if inspect.isclass(fn) else fn)
+    except (NameError, TypeError, AttributeError):
+        return {}
+
+
 def to_dict(obj: Any) -> Any:
+    """Plain dicts and lists (tuples become lists) from a config dataclass, ready for YAML or JSON."""
     if dataclasses.is_dataclass(obj):
         return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple)):
@@ -183,6 +224,8 @@ def _deep_merge(into: dict, new: dict) -> None:
 
 @dataclass
 class AugmentConfig:
+    """`data.augment`: training-time augmentation probabilities and ranges."""
+
     flip: float = 0.5                      # probability of a horizontal flip
     half_body: float = 0.0                 # probability of the half-body crop (top-down)
     scale: tuple[float, float] = (0.75, 1.25)
@@ -198,12 +241,15 @@ class AugmentConfig:
     jitter: str = "truncated"
 
     def check(self) -> None:
+        """Raise ConfigError if `jitter` is not truncated or clipped."""
         if self.jitter not in ("truncated", "clipped"):
             raise ConfigError(f"config key 'data.augment.jitter': '{self.jitter}' is not truncated or clipped")
 
 
 @dataclass
 class DataConfig:
+    """`data`: dataset files and format, keypoint set, input size, batching and augmentation."""
+
     format: str = "coco"                   # coco | lsp | lspet | mpii
     train: str = ""                        # COCO JSON (or dataset root for lsp/lspet/mpii)
     train_images: str = ""                 # image folder (defaults to the JSON's folder)
@@ -227,6 +273,7 @@ class DataConfig:
     final_augment_epochs: int = 0
 
     def check(self) -> None:
+        """Raise ConfigError on a bad format, non-positive size or batch, or a half-set final_augment."""
         if (self.final_augment is None) != (self.final_augment_epochs == 0):
             raise ConfigError("config keys 'data.final_augment' and 'data.final_augment_epochs' go together: "
                               "set both or neither")
@@ -240,22 +287,36 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """`model`: the zoo model, its builder arguments and initial weights."""
+
     name: str = "simplebaseline-res18"     # a zoo name (`posekit models`)
     # Initial weights for every network of the strategy: a posekit checkpoint or model file (the whole
     # network), or backbone weights (torchvision/timm ResNet, mmdet/mmpose CSPNeXt, HRNet ImageNet).
     pretrained: str = ""
     network_pretrained: dict[str, str] = field(default_factory=dict)  # per network, e.g. {teacher1: a.pth}
-    params: dict = field(default_factory=dict)  # extra keyword arguments for the zoo builder
+    params: dict = field(default_factory=dict)  # the zoo builder's keyword arguments (checked against it)
 
 
 @dataclass
 class CodecConfig:
-    name: str = "heatmap"                  # heatmap | simcc | ...
-    params: dict = field(default_factory=dict)
+    """`codec`: the target encoding/decoding; by default the zoo model's own codec."""
+
+    name: str | None = None                # None: the zoo model's codec; else heatmap | simcc | ...
+    params: dict = field(default_factory=dict)  # the codec's arguments, over the zoo's for its own codec
+
+
+@dataclass
+class LossConfig:
+    """`loss`: the training loss; by default the codec's own loss."""
+
+    name: str | None = None                # None: the codec's default loss; else a models.losses name
+    params: dict = field(default_factory=dict)  # the loss's arguments (checked against it)
 
 
 @dataclass
 class TrainConfig:
+    """`train`: optimiser, learning-rate schedule, run length, precision, EMA and validation."""
+
     epochs: int = 10
     optimizer: str = "adam"                # adam | adamw | sgd
     lr: float = 1e-3
@@ -297,6 +358,8 @@ class TrainConfig:
     metric: str = ""                       # metric that picks the best checkpoint ("" = estimator default)
 
     def check(self) -> None:
+        """Raise ConfigError on an unknown optimiser or schedule, a periodic schedule without its step,
+        or an epoch count, lr or iteration count out of range."""
         if self.epoch_iters < 0:
             raise ConfigError(f"config key 'train.epoch_iters': want >= 0 (0 = one pass), got {self.epoch_iters}")
         if self.optimizer not in ("adam", "adamw", "sgd"):
@@ -318,22 +381,42 @@ class TrainConfig:
 
 @dataclass
 class ExperimentConfig:
+    """A whole experiment: the top level of a config YAML, one section per field."""
+
     name: str = "experiment"
-    paradigm: str = "topdown"              # topdown | bottomup
-    strategy: str = "supervised"           # supervised | distill | semi
+    paradigm: str | None = None            # None: the zoo model's; stated, it must be the zoo's
+    strategy: str = "supervised"           # registered in training/strategies: supervised | distill | posedual | sspcm
     out_dir: str = "runs/experiment"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     codec: CodecConfig = field(default_factory=CodecConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     strategy_params: dict = field(default_factory=dict)  # typed by each strategy itself
 
     def check(self) -> None:
-        if self.paradigm not in ("topdown", "bottomup"):
+        """Check the paradigm; move a legacy `codec.params.loss` to `loss.params` (mutates self)."""
+        if self.paradigm not in (None, "topdown", "bottomup"):
             raise ConfigError(f"config key 'paradigm': '{self.paradigm}' is not one of topdown, bottomup")
+        if "loss" in self.codec.params:
+            # Compatibility: before the `loss` section, Simple Pose configs (and the checkpoints that
+            # store them) gave its loss settings as codec.params.loss.
+            if self.loss.params:
+                raise ConfigError("config keys 'codec.params.loss' and 'loss.params': give the loss settings "
+                                  "once, under loss.params")
+            params = dict(self.codec.params)
+            legacy = params.pop("loss") or {}
+            if not isinstance(legacy, dict):
+                raise ConfigError(f"config key 'codec.params.loss': expected a mapping, got {legacy!r} "
+                                  "(loss settings now go under loss.params)")
+            self.loss.params, self.codec.params = legacy, params
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> ExperimentConfig:
+    """Load a YAML config (with its `base` chain), apply KEY=VALUE overrides, then type-check it.
+
+    No path gives the defaults plus overrides. Raises ConfigError naming the bad key.
+    """
     data = _load_yaml(Path(path)) if path else {}
     apply_overrides(data, list(overrides or []))
     return from_dict(ExperimentConfig, data)

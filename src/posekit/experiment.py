@@ -2,14 +2,13 @@
 evaluator, strategy, trainer. The CLI verbs `train`, `eval` and `demo` are thin layers over this."""
 from __future__ import annotations
 
-import importlib
+import copy
 import json
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import yaml
 from torch.utils.data import DataLoader
@@ -20,14 +19,6 @@ from posekit.data.convert import to_coco_dict
 from posekit.data.records import DataError, PoseData
 from posekit.estimators.base import Estimator
 from posekit.keypoints import get_keypoint_set
-
-# Strategy name -> "module:builder"; a builder is builder(cfg, estimator_factory) -> Strategy.
-STRATEGIES = {
-    "supervised": "posekit.experiment:build_supervised",
-    "posedual": "posekit.training.strategies.posedual:build_posedual",
-    "sspcm": "posekit.training.strategies.sspcm:build_sspcm",
-    "distill": "posekit.training.strategies.distill:build_distill",
-}
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -71,28 +62,39 @@ def load_split(cfg: ExperimentConfig, split: str) -> PoseData:
 
 # ------------------------------------------------------------------------------------- estimator
 def build_estimator(cfg: ExperimentConfig) -> Estimator:
-    params = dict(cfg.codec.params)
-    if cfg.codec.name:
-        params["name"] = cfg.codec.name
-    if cfg.paradigm == "topdown":
-        from posekit.estimators.topdown import build_topdown_estimator as build
-    else:
-        from posekit.estimators.bottomup import build_bottomup_estimator as build
-    try:
-        return build(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
-                     params if cfg.codec.params else None, cfg.model.params)
-    except TypeError as exc:  # model.params and codec.params are free-form: name the key, not a traceback
-        raise ConfigError(_params_error(cfg, str(exc))) from None
+    """The estimator of the config's model, codec and loss (`estimators.build.build_estimator`)."""
+    from posekit.estimators.build import build_estimator as build
+    return build(cfg.model.name, cfg.data.keypoint_set, tuple(cfg.data.input_size), cfg.codec.name,
+                 cfg.codec.params, cfg.model.params, cfg.loss.name, cfg.loss.params, paradigm=cfg.paradigm)
 
 
-def _params_error(cfg: ExperimentConfig, message: str) -> str:
-    import re
-    match = re.search(r"unexpected keyword argument '(\w+)'", message)
-    if match is None:
-        return f"config keys 'model.params' / 'codec.params': {message}"
-    key = match.group(1)
-    section = "model.params" if key in cfg.model.params else "codec.params" if key in cfg.codec.params else "params"
-    return f"config key '{section}.{key}': not a parameter of {cfg.model.name}'s {section.split('.')[0]} ({message})"
+def resolve_config(cfg: ExperimentConfig) -> ExperimentConfig:
+    """`cfg` with what its estimator is built from checked before any work (paradigm against the
+    zoo's, model/codec/loss params against what they go to) and `paradigm` filled in from the zoo."""
+    from posekit.estimators.build import check_estimator
+    entry = check_estimator(cfg.model.name, cfg.paradigm, cfg.codec.name, cfg.codec.params, cfg.model.params,
+                            cfg.loss.name, cfg.loss.params)
+    return replace(cfg, paradigm=entry.paradigm)
+
+
+def stored_config(experiment: dict[str, Any], overrides: list[str] | None = None) -> ExperimentConfig:
+    """The experiment config a checkpoint stores, with overrides. Compatibility: configs stored
+    before `codec.name` could be empty carry the old default {name: heatmap, params: {}} whatever
+    the model's codec (a codec name without params was ignored then), so that pair means the zoo's
+    codec, RTMPose's SimCC included."""
+    from posekit.config import apply_overrides
+    data = copy.deepcopy(experiment)
+    if data.get("codec") == {"name": "heatmap", "params": {}}:
+        data["codec"] = {"name": None, "params": {}}
+    return from_dict(ExperimentConfig, apply_overrides(data, list(overrides or [])))
+
+
+def set_preprocess(estimator: Estimator, cfg: ExperimentConfig) -> Estimator:
+    """Give an estimator the preprocessing its config trains and validates with (input size, box
+    padding), so that a Predictor over it feeds the network what `posekit eval` does."""
+    from posekit.data.transforms.preprocess import Preprocess
+    estimator.preprocess = Preprocess(tuple(cfg.data.input_size), cfg.data.augment.bbox_padding)
+    return estimator
 
 
 def load_pretrained(estimator: Estimator, path: str) -> str:
@@ -134,8 +136,13 @@ def initialise_networks(cfg: ExperimentConfig, networks: dict[str, Estimator]) -
 
 # -------------------------------------------------------------------------------------- datasets
 def build_dataset(cfg: ExperimentConfig, data: PoseData, codec: Any, train: bool) -> torch.utils.data.Dataset:
+    """A TopDownDataset (one sample per person) or BottomUpDataset (one per image) for the paradigm.
+
+    Training sets switch to `data.final_augment` for the last `final_augment_epochs` epochs.
+    """
     from posekit.data.datasets import BottomUpDataset, TopDownDataset
-    augment = cfg.data.augment if train else None
+    # Validation datasets take only augment.bbox_padding from it: the crop that set_preprocess gives predictors.
+    augment = cfg.data.augment
     if cfg.paradigm == "topdown":
         dataset = TopDownDataset(data, cfg.data.input_size, codec, augment=augment, train=train, seed=cfg.train.seed)
     else:
@@ -148,6 +155,7 @@ def build_dataset(cfg: ExperimentConfig, data: PoseData, codec: Any, train: bool
 
 
 def val_loader(cfg: ExperimentConfig, dataset: torch.utils.data.Dataset) -> DataLoader:
+    """An unshuffled loader; batch size 1 for bottom-up, whose images differ in size."""
     return DataLoader(dataset, batch_size=cfg.data.val_batch_size if cfg.paradigm == "topdown" else 1,
                       shuffle=False, num_workers=cfg.data.workers)
 
@@ -170,6 +178,8 @@ class Predictions(list):
 
 def predict_all(estimator: Estimator, loader: DataLoader, flip_test: bool, device: torch.device,
                 progress: bool = True) -> Predictions:
+    """Run the estimator (in eval mode) over the loader: one flat list of per-person prediction dicts
+    (image_id, keypoints (K, 3) in original-image pixels, score), with the unreadable images counted."""
     predictions = Predictions()
     estimator.eval()
     # No bar into logs (stderr not a terminal): its carriage returns would fill them.
@@ -186,6 +196,11 @@ def predict_all(estimator: Estimator, loader: DataLoader, flip_test: bool, devic
 
 def make_evaluate_fn(loader: DataLoader, evaluator: Any, device: torch.device,
                      keep: list | None = None) -> Callable[[Estimator, bool], dict[str, float]]:
+    """The trainer's validation hook: evaluate(estimator, flip_test) -> metrics.
+
+    `keep`, if given, is refilled in place with the latest predictions; `skipped_images` is added to the
+    metrics when some image could not be read.
+    """
     def evaluate(estimator: Estimator, flip_test: bool) -> dict[str, float]:
         predictions = predict_all(estimator, loader, flip_test, device)
         if keep is not None:
@@ -198,18 +213,10 @@ def make_evaluate_fn(loader: DataLoader, evaluator: Any, device: torch.device,
 
 
 # ------------------------------------------------------------------------------------- strategy
-def build_supervised(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator]) -> Any:
-    from posekit.training.strategies import SupervisedStrategy
-    if cfg.strategy_params:
-        raise ConfigError(f"config key 'strategy_params': the supervised strategy takes none, got {sorted(cfg.strategy_params)}")
-    return SupervisedStrategy(estimator_factory())
-
-
 def build_strategy(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator]) -> Any:
-    if cfg.strategy not in STRATEGIES:
-        raise ConfigError(f"config key 'strategy': unknown strategy '{cfg.strategy}'; known: {', '.join(STRATEGIES)}")
-    module, name = STRATEGIES[cfg.strategy].split(":")
-    return getattr(importlib.import_module(module), name)(cfg, estimator_factory)
+    """The strategy registered under `cfg.strategy` (training.strategies.register_strategy)."""
+    from posekit.training.strategies import build_strategy as build_registered
+    return build_registered(cfg, estimator_factory)
 
 
 # ---------------------------------------------------------------------------------------- train
@@ -231,15 +238,23 @@ def train_sampler(cfg: ExperimentConfig, strategy: Any, train_set: torch.utils.d
 
 def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None = None,
           progress: bool = True) -> dict[str, Any]:
+    """Train the experiment, writing config.yaml and checkpoints under `cfg.out_dir`.
+
+    `resume`: "auto" continues from OUT_DIR/last.pt when it exists, False starts afresh. `device`: None
+    takes torchrun's rank device (else cuda when available). Returns the trainer's summary: epochs,
+    iterations, metric, best_metric, best_epoch (0-based), final (the last metrics).
+    """
     from posekit.training import distributed
     from posekit.training.engine import Trainer, seed_everything
 
     # Join torchrun's process group (if any) before building the sampler, which shards by rank.
     info = distributed.init_from_env()
     device = device or str(info.device)
+    cfg = resolve_config(cfg)  # estimator config errors before any work; the paradigm stored as the zoo's
     seed_everything(cfg.train.seed, cfg.train.deterministic)
     out_dir = Path(cfg.out_dir)
-    estimator_factory = lambda: build_estimator(cfg)  # noqa: E731 - strategies may need several networks
+    # A factory: strategies may need several networks.
+    estimator_factory = lambda: set_preprocess(build_estimator(cfg), cfg)  # noqa: E731
     strategy = build_strategy(cfg, estimator_factory)
     estimator = next(iter(strategy.evaluation_targets().values()))
     for line in initialise_networks(cfg, dict(strategy.evaluation_targets())):
@@ -272,8 +287,8 @@ def load_experiment(checkpoint: str | Path, config: str | Path | None = None,
     """The estimator saved in a posekit checkpoint, with the experiment config it was trained with.
 
     `network`: another network of a multi-network run (SSPCM's teacher1/teacher2/student, PoseDual's
-    net1/net2, distillation's teacher) instead of the deliverable; it is built from the zoo name the
-    strategy gave it (strategy_params teachers/student/networks), else model.name."""
+    net1/net2, distillation's teacher) instead of the deliverable; it is built from the zoo model
+    (name, params) the checkpoint records for it (metadata 'networks', written by the engine)."""
     from posekit.config import load_config
     from posekit.training.checkpoint import load_checkpoint
     path = Path(checkpoint)
@@ -283,22 +298,17 @@ def load_experiment(checkpoint: str | Path, config: str | Path | None = None,
     if config:
         cfg = load_config(config, overrides)
     elif "experiment" in state.get("metadata", {}):
-        from posekit.config import apply_overrides
-        cfg = from_dict(ExperimentConfig, apply_overrides(state["metadata"]["experiment"], list(overrides or [])))
+        cfg = stored_config(state["metadata"]["experiment"], overrides)
     else:
         raise ValueError(f"{path}: the checkpoint carries no experiment config; pass --config")
-    weights = state["estimator"]
-    if network and network != state.get("estimator_name"):
-        prefix = f"{network}."
-        weights = {k[len(prefix):]: v for k, v in state.get("strategy", {}).items() if k.startswith(prefix)}
-        if not weights:
-            names = sorted({k.split(".")[0] for k in state.get("strategy", {}) if not k.split(".")[0].endswith("_last")
-                            and "." in k})
-            raise ValueError(f"{path}: no network '{network}'; it holds {', '.join(names) or 'only the deliverable'}")
-        model_name = _network_model_name(cfg, network)
-        if model_name != cfg.model.name:
-            cfg = replace(cfg, model=replace(cfg.model, name=model_name, params={}))
-    estimator = build_estimator(cfg)
+    deliverable = state.get("estimator_name")
+    other = bool(network) and network != deliverable
+    weights = _network_weights(path, state, network) if other else state["estimator"]
+    name, params = _network_model(cfg, state, network if other else deliverable)
+    if (name, params) != (cfg.model.name, dict(cfg.model.params)):
+        cfg = replace(cfg, model=replace(cfg.model, name=name, params=params))
+    cfg = resolve_config(cfg)  # callers read cfg.paradigm
+    estimator = set_preprocess(build_estimator(cfg), cfg)
     try:
         estimator.load_state_dict(weights)
     except RuntimeError as exc:
@@ -306,30 +316,56 @@ def load_experiment(checkpoint: str | Path, config: str | Path | None = None,
     return cfg, estimator
 
 
-def _network_model_name(cfg: ExperimentConfig, network: str) -> str:
-    """The zoo name a strategy gave one of its networks (as its builder reads strategy_params)."""
+def _network_weights(path: Path, state: dict[str, Any], network: str) -> dict[str, torch.Tensor]:
+    """One network's weights out of the strategy state: the `network.*` entries."""
+    from posekit.training.checkpoint import recorded_networks
+    recorded = recorded_networks(state)
+    prefix = f"{network}."
+    weights = {k[len(prefix):]: v for k, v in state.get("strategy", {}).items() if k.startswith(prefix)}
+    if not weights or (recorded and network not in recorded):
+        names = sorted(recorded) or sorted({k.split(".")[0] for k in state.get("strategy", {})
+                                            if not k.split(".")[0].endswith("_last") and "." in k})
+        raise ValueError(f"{path}: no network '{network}'; it holds {', '.join(names) or 'only the deliverable'}")
+    return weights
+
+
+def _network_model(cfg: ExperimentConfig, state: dict[str, Any], slot: str | None) -> tuple[str, dict]:
+    """The zoo model (name, params) the checkpoint records for network `slot`; the config's model for
+    the deliverable of a checkpoint without the record."""
+    from posekit.training.checkpoint import recorded_networks
+    recorded = recorded_networks(state)
+    if slot in recorded:
+        return recorded[slot]
+    if slot is None or slot == state.get("estimator_name"):
+        return cfg.model.name, dict(cfg.model.params)
+    return _legacy_network_model(cfg, slot)
+
+
+def _legacy_network_model(cfg: ExperimentConfig, network: str) -> tuple[str, dict]:
+    """Compatibility: checkpoints written before the engine recorded each network's zoo model
+    (metadata 'networks') name it only in strategy_params, as the built-in strategies' builders
+    read them; model.params go with the experiment's own model name only."""
     params = cfg.strategy_params or {}
     slots = {"teacher1": ("teachers", 0), "teacher2": ("teachers", 1), "net1": ("networks", 0),
              "net2": ("networks", 1)}
+    name = cfg.model.name
+    teacher = params.get("teacher")
     if network in slots:
         key, index = slots[network]
         names = params.get(key) or []
-        return str(names[index]) if len(names) > index else cfg.model.name
-    if network == "student" and params.get("student"):
-        return str(params["student"])
-    teacher = params.get("teacher")
-    if network == "teacher" and isinstance(teacher, dict) and teacher.get("model"):
-        return str(teacher["model"])
-    return cfg.model.name
+        name = str(names[index]) if len(names) > index else name
+    elif network == "student" and params.get("student"):
+        name = str(params["student"])
+    elif network == "teacher" and isinstance(teacher, dict) and teacher.get("model"):
+        name = str(teacher["model"])
+    return name, (dict(cfg.model.params) if name == cfg.model.name else {})
 
 
 def write_results(predictions: list[dict[str, Any]], path: str | Path, category_id: int = 1) -> None:
     """COCO results JSON (the interchange format for predictions); a prediction's `file_name`, when it
     has one (posekit predict), is kept beside its image id so rows are read without a map."""
-    rows = [{"image_id": int(p["image_id"]), **({"file_name": p["file_name"]} if "file_name" in p else {}),
-             "category_id": category_id,
-             "keypoints": np.asarray(p["keypoints"], dtype=float).reshape(-1).round(3).tolist(),
-             "score": round(float(p["score"]), 5)} for p in predictions]
+    from posekit.data.transforms.preprocess import coco_results
+    rows = coco_results(predictions, category_id, rounded=True)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rows))

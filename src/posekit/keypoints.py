@@ -29,6 +29,12 @@ def _side_colour(name: str) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class KeypointSet:
+    """K named keypoints with flip pairs, optional OKS sigmas, skeleton links and RGB colours.
+
+    Index pairs refer to positions in `names`. Colours default by side (left green, right orange,
+    centre blue). Validated on construction; raises KeypointSetError if inconsistent.
+    """
+
     name: str
     names: tuple[str, ...]
     flip_pairs: tuple[tuple[int, int], ...] = ()
@@ -43,6 +49,7 @@ class KeypointSet:
 
     @property
     def num_keypoints(self) -> int:
+        """K, the number of keypoints."""
         return len(self.names)
 
     @property
@@ -55,17 +62,24 @@ class KeypointSet:
 
     @property
     def sigmas_array(self) -> np.ndarray:
+        """(K,) float64 OKS sigmas; raises KeypointSetError if the set defines none."""
         if self.sigmas is None:
             raise KeypointSetError(f"keypoint set '{self.name}' defines no OKS sigmas")
         return np.asarray(self.sigmas, dtype=np.float64)
 
     def index(self, name: str) -> int:
+        """Position of the keypoint with this exact name; KeypointSetError if absent."""
         try:
             return self.names.index(name)
         except ValueError:
             raise KeypointSetError(f"keypoint set '{self.name}' has no keypoint '{name}'") from None
 
     def validate(self) -> None:
+        """Raise KeypointSetError naming the first problem found.
+
+        Checks: unique non-empty names, flip pairs one-to-one and in range, one positive sigma per
+        keypoint, skeleton links in range, one colour per keypoint.
+        """
         k = len(self.names)
         if k == 0:
             raise KeypointSetError(f"keypoint set '{self.name}': no keypoint names")
@@ -97,6 +111,7 @@ class KeypointSet:
             raise KeypointSetError(f"keypoint set '{self.name}': {len(self.colours)} colours for {k} keypoints")
 
     def to_dict(self) -> dict:
+        """Plain JSON-ready dict (tuples as lists) that load_keypoint_set reads back."""
         return {
             "name": self.name,
             "names": list(self.names),
@@ -112,6 +127,7 @@ _CACHE: dict[str, KeypointSet] = {}
 
 
 def register(name: str) -> Callable[[Callable[[], KeypointSet]], Callable[[], KeypointSet]]:
+    """Decorator: register a zero-argument factory as a built-in set; it is built on first use."""
     def wrap(fn: Callable[[], KeypointSet]) -> Callable[[], KeypointSet]:
         _REGISTRY[name] = fn
         return fn
@@ -119,6 +135,7 @@ def register(name: str) -> Callable[[Callable[[], KeypointSet]], Callable[[], Ke
 
 
 def available() -> list[str]:
+    """Sorted names of the built-in keypoint sets."""
     return sorted(_REGISTRY)
 
 
@@ -194,11 +211,13 @@ COCO17_FLIP = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15,
 
 @register("coco17")
 def coco17() -> KeypointSet:
+    """COCO person keypoints: 17 points, with the official OKS sigmas."""
     return KeypointSet("coco17", COCO17_NAMES, COCO17_FLIP, COCO17_SIGMAS, COCO17_SKELETON)
 
 
 @register("lsp14")
 def lsp14() -> KeypointSet:
+    """Leeds Sports Pose: 14 points, no OKS sigmas."""
     # LSP defines no OKS sigmas; PCK (torso-normalised) is its metric.
     names = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
              "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow",
@@ -211,6 +230,7 @@ def lsp14() -> KeypointSet:
 
 @register("crowdpose14")
 def crowdpose14() -> KeypointSet:
+    """CrowdPose: 12 COCO body points plus top of head and neck, with OKS sigmas."""
     names = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
              "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
              "right_ankle", "top_head", "neck")
@@ -223,6 +243,7 @@ def crowdpose14() -> KeypointSet:
 
 @register("mpii16")
 def mpii16() -> KeypointSet:
+    """MPII Human Pose: 16 points, with per-joint OKS sigmas (PCKh is MPII's own metric)."""
     names = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
              "pelvis", "thorax", "upper_neck", "head_top", "right_wrist", "right_elbow",
              "right_shoulder", "left_shoulder", "left_elbow", "left_wrist")
@@ -286,6 +307,7 @@ WHOLEBODY_PARTS = (("keypoints", 17), ("foot_kpts", 6), ("face_kpts", 68), ("lef
 
 @register("coco_wholebody133")
 def coco_wholebody133() -> KeypointSet:
+    """COCO-WholeBody: 17 body, 6 foot, 68 face, 21 left-hand and 21 right-hand points."""
     foot = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
     names = COCO17_NAMES + foot + tuple(f"face-{i}" for i in range(68)) + _hand_names("left") + _hand_names("right")
     flip = (COCO17_FLIP + ((17, 20), (18, 21), (19, 22)) + _offset(FACE68_FLIP, 23)
@@ -298,6 +320,7 @@ def coco_wholebody133() -> KeypointSet:
 
 @register("halpe136")
 def halpe136() -> KeypointSet:
+    """Halpe Full-Body: 136 points (COCO-17, head, neck, mid-hip, 6 foot, 68 face, 2 x 21 hand)."""
     # Halpe Full-Body (Fang et al.): COCO-17, head (top), neck, hip (mid-hip), 6 foot points
     # interleaved left/right, 68 face, 21 left hand, 21 right hand. The official metainfo calls the
     # hand roots "left_wrist"/"right_wrist" again; here they are *_hand_root so names stay unique.
@@ -329,6 +352,7 @@ UNION24_NAMES = (
 
 @register("union24")
 def union24() -> KeypointSet:
+    """24-joint union of COCO, MPII and AIC joints for joint training; no OKS sigmas."""
     # The 24-joint union used by Xie et al. (PoseDual) and SSPCM to train on COCO, MPII and AIC
     # together (same order); each dataset fills the joints it has and leaves the rest v=0.
     # No OKS sigmas: evaluation maps back to the source dataset's own set.

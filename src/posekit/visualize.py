@@ -53,6 +53,7 @@ def image_grid(images: Sequence[np.ndarray], columns: int = 4, cell: int = 256,
 
 
 def save_rgb(path: str | Path, image_rgb: np.ndarray) -> None:
+    """Write an RGB array (converted to OpenCV's BGR) in the format the suffix names, creating folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), np.ascontiguousarray(image_rgb[..., ::-1])):

@@ -5,7 +5,9 @@ encode: keypoints (N, K, 2) in input pixels and visible (N, K) ->
   output pixels at both resolutions, 6σ+3 patch, overlapping people combined with max;
   `joints` (max_people, K, 2) int64: per person the flat index k·h·w + y·w + x of each visible joint
   at 1/4 resolution and a valid flag, packed from slot 0 as the original `JointsGenerator` does.
-decode: aggregated heatmaps and tags (see `merge_outputs`) -> grouped persons (published parse).
+decode: raw outputs (and the mirrored image's) -> grouped persons (published parse), through
+  `merge_outputs` (resolutions, flip, projection to the input size) and `parse_maps`; the
+  associative-embedding estimator calls those two itself to average test scales.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from posekit.codecs import register_codec
 
 
 def gaussian_patch(sigma: float) -> np.ndarray:
+    """An unnormalised (peak 1) square Gaussian of side int(6σ+3), centred at 3σ+1, float64."""
     size = int(6 * sigma + 3)
     centre = 3 * sigma + 1
     x = np.arange(size, dtype=np.float64)
@@ -70,7 +73,10 @@ def project(heatmaps: torch.Tensor, tags: torch.Tensor, size: tuple[int, int]) -
 
 @register_codec("associative_embedding")
 class AssociativeEmbeddingCodec:
-    """Targets and decoding of HigherHRNet. `input_size` is (w, h); outputs at strides 4 and 2."""
+    """Targets and decoding of HigherHRNet, a `codecs.base.BottomUpCodec`. `input_size` is (w, h);
+    outputs at strides 4 and 2: [(B, 2K, h/4, w/4) heatmaps + tags, (B, K, h/2, w/2) heatmaps]."""
+
+    default_loss = "associative_embedding"
 
     def __init__(self, input_size: Sequence[int] = (512, 512), sigma: float = 2.0, max_people: int = 30,
                  num_keypoints: int = 17, strides: Sequence[int] = (4, 2), nms_kernel: int = 5,
@@ -91,6 +97,7 @@ class AssociativeEmbeddingCodec:
 
     @property
     def output_sizes(self) -> list[tuple[int, int]]:
+        """(w, h) of each output, one per stride: [(w/4, h/4), (w/2, h/2)] by default."""
         w, h = self.input_size
         return [(w // s, h // s) for s in self.strides]
 
@@ -100,6 +107,8 @@ class AssociativeEmbeddingCodec:
                              f"visible (N, {self.num_keypoints}); got {keypoints.shape} and {visible.shape}")
 
     def encode(self, keypoints: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        """Keypoints (N, K, 2) in input pixels, visible (N, K) -> `heatmaps_i` (K, h_i, w_i) per stride
+        and `joints` (max_people, K, 2), as the module docstring describes."""
         keypoints = np.asarray(keypoints, np.float64)
         visible = np.asarray(visible) > 0
         self._check(keypoints, visible)
@@ -110,6 +119,9 @@ class AssociativeEmbeddingCodec:
         return out
 
     def encode_joints(self, keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """(max_people, K, 2) int64 tag-loss targets: per person, (flat index k·h·w + y·w + x at 1/4
+        resolution, 1) for each visible in-map joint, packed from slot 0; unused slots stay (0, 0).
+        Persons beyond max_people are dropped."""
         w, h = self.output_sizes[0]
         joints = np.zeros((self.max_people, self.num_keypoints, 2), np.int64)
         pixels = _output_pixels(keypoints, self.strides[0])
@@ -171,7 +183,7 @@ class AssociativeEmbeddingCodec:
             passes.append(flipped[0][:, k:2 * k][:, list(flip_index)])
         return torch.stack(passes, dim=-1)
 
-    def decode(self, outputs: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def parse_maps(self, outputs: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
         """{'heatmaps': (B, K, H, W), 'tags': (B, K, H, W, L)} -> per image (keypoints (P, K, 3) in
         the heatmaps' pixel grid, scores (P,)) by the published parse. Optional 'coarse_heatmaps'
         and 'coarse_tags': the half-size maps the others are the ×2 projection of, or for the tags
@@ -183,11 +195,14 @@ class AssociativeEmbeddingCodec:
         return [parse(heatmaps[b], tags[b], self.grouping, None if coarse[0] is None else (coarse[0][b], coarse[1][b]))
                 for b in range(heatmaps.shape[0])]
 
-    def decode_raw(self, outputs: Sequence[torch.Tensor], flipped: Sequence[torch.Tensor] | None = None,
-                   flip_index: Sequence[int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Raw network outputs -> per image (keypoints (P, K, 3) in input pixels, scores (P,)):
-        merged and projected to `input_size`, then parsed."""
+    def decode(self, outputs: Sequence[torch.Tensor], flipped: Sequence[torch.Tensor] | None = None,
+               flip_index: Sequence[int] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Raw network outputs (and `flipped`, the mirrored images' as the network gives them) -> per
+        image (keypoints (P, K, 3) in input pixels, scores (P,)): merged and projected to
+        `input_size`, then parsed."""
+        if flipped is not None:
+            flipped = [o.flip(-1) for o in flipped]  # merge_outputs takes them mirrored back
         coarse_heatmaps, coarse_tags = self.merge_outputs(outputs, flipped, flip_index)
         heatmaps, tags = project(coarse_heatmaps, coarse_tags, self.input_size)
-        return self.decode({"heatmaps": heatmaps, "tags": tags, "coarse_heatmaps": coarse_heatmaps,
-                            "coarse_tags": self.quarter_tags(outputs, flipped, flip_index)})
+        return self.parse_maps({"heatmaps": heatmaps, "tags": tags, "coarse_heatmaps": coarse_heatmaps,
+                                "coarse_tags": self.quarter_tags(outputs, flipped, flip_index)})

@@ -13,6 +13,7 @@ set can use its skeleton as the limb list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -24,6 +25,8 @@ from posekit.keypoints import KeypointSet, get_keypoint_set
 
 @dataclass(frozen=True)
 class PartLayout:
+    """The codec's internal keypoints (each a dataset keypoint or the midpoint of two) and its limbs."""
+
     names: tuple[str, ...]                       # internal keypoint names
     sources: tuple[int | tuple[int, int], ...]   # dataset index, or the midpoint of two (visible if both are)
     limbs: tuple[tuple[int, int], ...]           # pairs of internal keypoint indices
@@ -85,12 +88,17 @@ LAYOUTS = {"coco17": coco_layout, "crowdpose14": crowdpose_layout}
 
 
 def layout_for(dataset: KeypointSet) -> PartLayout:
+    """The LAYOUTS entry for the set's name, else `skeleton_layout` (ValueError if it has no skeleton)."""
     return LAYOUTS[dataset.name]() if dataset.name in LAYOUTS else skeleton_layout(dataset)
 
 
+@register_codec("simplepose")
 class BodyPartCodec:
-    """encode: (N, K, 2) keypoints + (N, K) visibility in input pixels -> {"targets": (C, h, w)}.
-    decode: (B, C, h, w) maps -> per image (P, K, 3) poses in input pixels and (P,) scores."""
+    """A `codecs.base.BottomUpCodec`. encode: (N, K, 2) keypoints + (N, K) visibility in input pixels
+    -> {"targets": (C, h, w)}. decode: (B, C, h, w) maps (the network's last stack at full
+    resolution) -> per image (P, K, 3) poses in input pixels and (P,) scores."""
+
+    default_loss = "focal_l2"
 
     def __init__(self, keypoint_set: str | KeypointSet = "coco17", input_size: tuple[int, int] = (512, 512),
                  stride: int = 4, num_scales: int = 5, sigma: float = 9.0, limb_sigma: float = 7.0,
@@ -227,23 +235,27 @@ class BodyPartCodec:
         """Maps of a flipped image (..., C, h, w) back into the unflipped frame."""
         return maps[..., self.flip_index_channels(), :, ::-1]
 
-    def upsample(self, maps: np.ndarray) -> np.ndarray:
-        """(C, h, w) network maps -> (C, H, W) at the input size, bicubic (as the original)."""
+    def upsample(self, maps: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """(C, h, w) network maps -> (C, H, W), bicubic (as the original), at `size` (W, H), by default
+        the maps' own input size (w, h) x stride. Not the codec's configured input_size: at test time
+        the image is resized by its short side, so the network input (and its maps) need not be square."""
         maps = np.asarray(maps, np.float32)
-        out = np.empty((maps.shape[0], self.input_size[1], self.input_size[0]), np.float32)
+        size = size or (maps.shape[2] * self.stride, maps.shape[1] * self.stride)
+        out = np.empty((maps.shape[0], size[1], size[0]), np.float32)
         # channel by channel into one array: no (H, W, C) transposes; the same kernel as torch bicubic
         for k in range(maps.shape[0]):
-            cv2.resize(maps[k], self.input_size, dst=out[k], interpolation=cv2.INTER_CUBIC)
+            cv2.resize(maps[k], size, dst=out[k], interpolation=cv2.INTER_CUBIC)
         return out
 
     def aggregate(self, outputs: list[np.ndarray], flipped: list[np.ndarray] | None = None) -> np.ndarray:
         """Test-time augmentation as published: every test scale's maps (and its flipped-image maps,
-        un-flipped) resized to the input size and averaged."""
+        un-flipped) resized to the first scale's input size and averaged."""
         total = None
+        size = (outputs[0].shape[2] * self.stride, outputs[0].shape[1] * self.stride)  # the first scale's input
         for i, o in enumerate(outputs):
-            m = self.upsample(o)
+            m = self.upsample(o, size)
             if flipped is not None:
-                m += self.upsample(np.ascontiguousarray(self.flip_maps(flipped[i])))
+                m += self.upsample(np.ascontiguousarray(self.flip_maps(flipped[i])), size)
                 m *= 0.5
             total = m if total is None else total + m
         if len(outputs) > 1:
@@ -261,35 +273,21 @@ class BodyPartCodec:
                 out[:, src] = poses[:, i]
         return out, scores
 
-    def decode(self, outputs: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """(B, C, h, w) or (C, h, w) network maps at the output stride -> per image (P, K, 3) poses in
-        input pixels (x, y, keypoint score; zeros for missing keypoints) and (P,) person scores."""
+    def decode(self, outputs: np.ndarray, flipped: np.ndarray | None = None,
+               flip_index: Sequence[int] | np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(B, C, h, w) network maps at the output stride, and optionally the mirrored images' maps as
+        the network gives them -> per image ((P, K, 3) poses in input pixels: x, y, keypoint score,
+        zeros for missing keypoints; (P,) person scores). The channels are un-mirrored by this codec's
+        own keypoint set, which `flip_index` (when given) must be."""
         outputs = np.asarray(outputs)
-        if outputs.ndim == 3:
-            outputs = outputs[None]
-        if outputs.shape[1] != self.num_channels:
-            raise ValueError(f"simplepose decode: expected {self.num_channels} channels, got {outputs.shape[1]}")
-        poses, scores = [], []
-        for maps in outputs:
-            p, s = self.group(self.upsample(maps))
-            poses.append(p)
-            scores.append(s)
-        return poses, scores
-
-    def decode_raw(self, outputs: np.ndarray | list[np.ndarray],
-                   flipped: np.ndarray | list[np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """One image's raw maps (C, h, w), or a list over test scales, with optional flipped-image maps
-        -> [(poses (P, K, 3), scores (P,))] in input pixels (the codec-check hook)."""
-        outputs = [outputs] if isinstance(outputs, np.ndarray) else list(outputs)
-        if flipped is not None:
-            flipped = [flipped] if isinstance(flipped, np.ndarray) else list(flipped)
-        return [self.group(self.aggregate(outputs, flipped))]
+        if outputs.ndim != 4 or outputs.shape[1] != self.num_channels:
+            raise ValueError(f"simplepose decode: expected maps (B, {self.num_channels}, h, w), got {outputs.shape}")
+        if flip_index is not None and list(flip_index) != list(self.keypoint_set.flip_index):
+            raise ValueError(f"simplepose decode: flip_index is not that of the codec's keypoint set "
+                             f"'{self.keypoint_set.name}'")
+        flips = [None] * len(outputs) if flipped is None else [[f] for f in np.asarray(flipped)]
+        return [self.group(self.aggregate([maps], flip)) for maps, flip in zip(outputs, flips)]
 
     def ideal_outputs(self, keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
-        """What a perfect network would output for these persons: the encoded targets (C, h, w)."""
-        return self.encode(keypoints, visible)["targets"]
-
-
-@register_codec("simplepose")
-def build(**params) -> BodyPartCodec:
-    return BodyPartCodec(**params)
+        """What a perfect network would output for these persons: the encoded targets, (1, C, h, w)."""
+        return self.encode(keypoints, visible)["targets"][None]

@@ -44,11 +44,21 @@ def flip_heatmaps(heatmaps: Maps, flip_index: Sequence[int] | np.ndarray, shift:
     return np.ascontiguousarray(flipped)
 
 
+@register_codec("heatmap")
 class HeatmapCodec:
-    """Keypoints (K, 2) in input pixels <-> Gaussian heatmaps (K, h, w). Sizes are (width, height)."""
+    """Keypoints (K, 2) in input pixels <-> Gaussian heatmaps (K, h, w). Sizes are (width, height).
+    A `codecs.base.TopDownCodec`; `output_stride` gives the heatmap size as input size / stride
+    where `heatmap_size` is not given."""
 
-    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float = 2.0,
-                 mode: str = "udp", refine: str = "dark", blur_kernel: int = 11) -> None:
+    default_loss = "joints_mse"
+
+    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int] | None = None, sigma: float = 2.0,
+                 mode: str = "udp", refine: str = "dark", blur_kernel: int = 11,
+                 output_stride: int | None = None) -> None:
+        if heatmap_size is None:
+            if not output_stride or output_stride <= 0:
+                raise ValueError("heatmap codec: give heatmap_size (width, height) or a positive output_stride")
+            heatmap_size = (int(input_size[0]) // output_stride, int(input_size[1]) // output_stride)
         if mode not in MODES:
             raise ValueError(f"heatmap codec: mode must be one of {MODES}, got '{mode}'")
         if refine not in REFINEMENTS:
@@ -127,6 +137,11 @@ class HeatmapCodec:
         keypoints = locations * self.stride
         return keypoints.reshape(b, k, 2).astype(np.float32), scores.reshape(b, k)
 
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """The heatmap (w, h), as the TopDownCodec contract names it."""
+        return self.heatmap_size
+
     def flip_heatmaps(self, heatmaps: Maps, flip_index: Sequence[int] | np.ndarray) -> Maps:
         """`flip_heatmaps` with the shift this codec's encoding needs (MSRA yes, UDP no)."""
         return flip_heatmaps(heatmaps, flip_index, shift=self.mode == "msra")
@@ -136,10 +151,3 @@ class HeatmapCodec:
         """Flip-test average of the maps of an input and of its mirror, in the input's frame."""
         return 0.5 * (heatmaps + self.flip_heatmaps(heatmaps_of_flipped_input, flip_index))
 
-
-@register_codec("heatmap")
-def build_heatmap_codec(input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float = 2.0,
-                        mode: str = "udp", refine: str = "dark",
-                        blur_kernel: int = 11) -> HeatmapCodec:
-    return HeatmapCodec(input_size, heatmap_size, sigma=sigma, mode=mode, refine=refine,
-                        blur_kernel=blur_kernel)

@@ -28,6 +28,11 @@ def _as_numpy(array: Any) -> np.ndarray:
 
 @register_codec("simcc")
 class SimCCCodec:
+    """A `codecs.base.TopDownCodec`: `output_size` is the bins per axis, which the model's SimCC head
+    takes from here (the split ratio lives in the codec only)."""
+
+    default_loss = "kl_discrete"
+
     def __init__(self, input_size: tuple[int, int], sigma: tuple[float, float] | None = None,
                  split_ratio: float = 2.0, normalize: bool = False):
         """input_size (w, h) in pixels; sigma (x, y) in bins, derived from input_size when None."""

@@ -7,8 +7,9 @@ from posekit.commands import emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `codec-check` verb."""
     p = sub.add_parser("codec-check", help="decode ideal outputs of the ground truth and score them (a codec's ceiling)")
-    p.add_argument("codec", help="codec name, e.g. associative_embedding")
+    p.add_argument("codec", help="a bottom-up codec: associative_embedding or simplepose")
     p.add_argument("--gt", required=True, help="COCO keypoint annotation JSON")
     p.add_argument("--keypoint-set", default=None, help="keypoint set (inferred from the file's category when omitted)")
     p.add_argument("--input", type=int, default=512, help="input size of the short side (default 512)")
@@ -19,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Encode the ground truth, decode it and print OKS AP/AR and decode speed; returns 0."""
     from posekit.inference.codec_check import codec_check
     report = codec_check(args.codec, args.gt, keypoint_set=args.keypoint_set, input_size=args.input,
                          max_images=args.max_images, results_path=args.out)

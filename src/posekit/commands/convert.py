@@ -19,6 +19,7 @@ SUBVERBS = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `convert` verb and one sub-verb per SUBVERBS entry (imported here)."""
     p = sub.add_parser("convert", help="convert annotations to COCO keypoint JSON",
                        description="Convert a dataset's own annotation files to COCO keypoint JSON.")
     verbs = p.add_subparsers(dest="convert_what", metavar="WHAT")
@@ -35,6 +36,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_lsp(verbs: argparse._SubParsersAction) -> None:
+    """Add `convert lsp ROOT OUT`."""
     p = verbs.add_parser(
         "lsp", help="Leeds Sports Pose -> OUT_train.json and OUT_test.json",
         description="Read ROOT/joints.mat and ROOT/images/ and write the standard split: "
@@ -47,6 +49,7 @@ def add_lsp(verbs: argparse._SubParsersAction) -> None:
 
 
 def add_lspet(verbs: argparse._SubParsersAction) -> None:
+    """Add `convert lspet ROOT OUT [--limit N]`."""
     p = verbs.add_parser(
         "lspet", help="LSP Extended -> one COCO JSON",
         description="Read ROOT/joints.mat and the images present in ROOT/images/ and write one file "
@@ -59,6 +62,7 @@ def add_lspet(verbs: argparse._SubParsersAction) -> None:
 
 
 def add_mpii(verbs: argparse._SubParsersAction) -> None:
+    """Add `convert mpii ANNOTATIONS OUT [--image-root DIR]`."""
     p = verbs.add_parser(
         "mpii", help="MPII (JSON list of person entries) -> one COCO JSON",
         description="Read MPII annotations in the common JSON form (image, joints, joints_vis, center, "
@@ -71,6 +75,7 @@ def add_mpii(verbs: argparse._SubParsersAction) -> None:
 
 
 def add_semi_split(verbs: argparse._SubParsersAction) -> None:
+    """Add `convert semi-split ANNOTATIONS OUT --labeled N [--labeled M ...]`."""
     p = verbs.add_parser(
         "semi-split", help="COCO keypoints -> the semi-supervised papers' labeled and unlabeled pools",
         description="Write OUT_labeled{N}.json (the first N person instances with a keypoint, in the "
@@ -86,6 +91,10 @@ def add_semi_split(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_semi_split(args: argparse.Namespace) -> int:
+    """Write OUT_labeled{N}.json for each --labeled N and OUT_unlabeled.json, printing each file; returns 0.
+
+    The unlabeled pool does not depend on N: it is rewritten, identical, once per N.
+    """
     import json
 
     from posekit.data.readers.common import load_json
@@ -130,6 +139,7 @@ def _with_suffix(out: Path, tag: str) -> Path:
 
 
 def run_lsp(args: argparse.Namespace) -> int:
+    """Write OUT_train.json and OUT_test.json, printing counts per file; returns 0."""
     from posekit.data.readers import read_lsp
     out = Path(args.out)
     summaries = [_write(read_lsp(args.root, split), _with_suffix(out, split), args) for split in ("train", "test")]
@@ -137,10 +147,12 @@ def run_lsp(args: argparse.Namespace) -> int:
 
 
 def run_lspet(args: argparse.Namespace) -> int:
+    """Write one COCO JSON of LSP Extended and print its counts; returns 0."""
     from posekit.data.readers import read_lspet
     return _finish(args, [_write(read_lspet(args.root, limit=args.limit), Path(args.out), args)])
 
 
 def run_mpii(args: argparse.Namespace) -> int:
+    """Write one COCO JSON of the MPII annotations and print its counts; returns 0."""
     from posekit.data.readers import read_mpii
     return _finish(args, [_write(read_mpii(args.annotations, args.image_root), Path(args.out), args)])

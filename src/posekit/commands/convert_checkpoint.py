@@ -14,6 +14,7 @@ PARTS = ("student", "teacher", "merged")
 
 
 def add_checkpoint(verbs: argparse._SubParsersAction) -> None:
+    """Add `convert checkpoint SOURCE IN OUT`; torch is not imported here."""
     p = verbs.add_parser(
         "checkpoint", help="official RTMPose/DWPose, HigherHRNet or Simple Pose weights -> a posekit checkpoint",
         description="Map an official checkpoint's keys onto a posekit zoo model, load them with strict=True "
@@ -34,6 +35,8 @@ def add_checkpoint(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_checkpoint(args: argparse.Namespace) -> int:
+    """Write the converted checkpoint (weights and config, no training state), print model, keypoint set,
+    input size and parameter count; returns 0."""
     from posekit.config import to_dict
     from posekit.inference.official import official_estimator
     from posekit.models.official import read_checkpoint

@@ -16,6 +16,7 @@ LSP_URL = "http://sam.johnson.io/research/lsp_dataset.zip"  # the dataset's offi
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `demo` verb."""
     p = sub.add_parser("demo", help="train a small model on LSP, evaluate PCK@0.2, draw predictions")
     p.add_argument("--data", help="LSP folder (joints.mat + images/); default: ../shared/data/lsp, "
                                   "else the official download into ~/.cache/posekit")
@@ -28,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def find_lsp(explicit: str | None) -> Path:
+    """The LSP folder: --data if given, else shared/data/lsp beside the working or repository folder,
+    else a download into ~/.cache/posekit/lsp."""
     if explicit:
         root = Path(explicit)
         if not (root / "joints.mat").is_file():
@@ -102,6 +105,11 @@ def show_shipped_model(lsp: Path, out: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Show the shipped model, then (unless --skip-training) train, evaluate and draw the demo model; returns 0.
+
+    Prints PCK@0.2 tables; writes the drawings, predictions.png, curves.png and test_results.json
+    under the config's out_dir.
+    """
     import torch
 
     from posekit import experiment

@@ -15,6 +15,7 @@ from posekit.commands import emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `detect` verb."""
     p = sub.add_parser("detect", help="person boxes for a folder of images, written as a COCO JSON")
     p.add_argument("source", help="an image file or a folder of images")
     p.add_argument("--detector", required=True, help="person detector ONNX (end-to-end RTMDet)")
@@ -30,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Detect persons in each image, write the COCO JSON (ids numbered in name order) and print the
+    box count; returns 0."""
     from tqdm import tqdm
 
     from posekit.commands.predict import list_images

@@ -7,6 +7,7 @@ from posekit.commands import emit_json, resolve_device
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `eval` verb."""
     p = sub.add_parser("eval", help="evaluate a checkpoint on the config's validation data")
     p.add_argument("config", help="experiment YAML")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
@@ -22,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Predict the validation split with the checkpoint and print one metric per line; returns 0."""
     import torch
 
     from posekit import experiment
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_metrics(metrics: dict[str, float]) -> None:
+    """Print `name  value` lines, names aligned, floats to 4 decimals, None as '-'."""
     width = max(len(k) for k in metrics)
     for key, value in metrics.items():
         # None: a statistic with no ground truth to compute it on (APm without medium-sized persons).

@@ -24,6 +24,7 @@ CODEC_NAMES = {"SimCCCodec": "simcc", "HeatmapCodec": "heatmap",
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `export` verb."""
     p = sub.add_parser("export", help="export a checkpoint or model file to ONNX for posekit.runtime")
     p.add_argument("checkpoint", help="a posekit checkpoint or model file, or `default` for the shipped model")
     p.add_argument("--out", required=True, help="the .onnx file to write")
@@ -33,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Export the model to --out and print its model, paradigm, input size, codec and file size; returns 0."""
     out = Path(args.out)
     if out.suffix.lower() != ".onnx":
         raise ValueError(f"{out}: --out must name an .onnx file")

@@ -14,6 +14,7 @@ from posekit.commands import emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `distill-merge` verb."""
     p = sub.add_parser("distill-merge", help="merge a DWPose stage-2 checkpoint into one deployable checkpoint")
     p.add_argument("checkpoint", help="stage-2 training checkpoint (best.pt / last.pt)")
     p.add_argument("out", help="deployable checkpoint to write (.pt)")
@@ -25,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def merge_distilled(checkpoint: str | Path, out: str | Path, config: str | Path | None = None) -> dict[str, Any]:
     """Write `out` from a stage-2 checkpoint and load it back through `load_experiment` to prove it
     deploys. Returns a summary (file, model, keypoint set, parameter count)."""
-    from posekit.config import ConfigError, ExperimentConfig, from_dict, load_config, to_dict
-    from posekit.experiment import load_experiment
+    from posekit.config import ConfigError, from_dict, load_config, to_dict
+    from posekit.experiment import load_experiment, stored_config
     from posekit.training.checkpoint import load_checkpoint, save_checkpoint
     from posekit.training.strategies.distill import DistillParams
 
@@ -37,7 +38,7 @@ def merge_distilled(checkpoint: str | Path, out: str | Path, config: str | Path 
     if config:
         cfg = load_config(config)
     elif "experiment" in state.get("metadata", {}):
-        cfg = from_dict(ExperimentConfig, state["metadata"]["experiment"])
+        cfg = stored_config(state["metadata"]["experiment"])
     else:
         raise ValueError(f"{path}: the checkpoint carries no experiment config; pass --config")
     if cfg.strategy != "distill":
@@ -65,6 +66,7 @@ def merge_distilled(checkpoint: str | Path, out: str | Path, config: str | Path 
 
 
 def run(args: argparse.Namespace) -> int:
+    """Merge the checkpoint and print the written file, model, input size and parameter count; returns 0."""
     summary = merge_distilled(args.checkpoint, args.out, args.config)
     if args.json:
         emit_json(summary)

@@ -7,6 +7,7 @@ from posekit.commands import emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `models` verb."""
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     p.set_defaults(run=run)
@@ -24,6 +25,7 @@ def shipped_model() -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the shipped default model's summary, then one line per zoo model; returns 0."""
     from posekit.models.zoo import list_models
     entries = list_models()
     shipped = shipped_model()

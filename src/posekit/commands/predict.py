@@ -16,6 +16,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `predict` verb, with its video and camera options."""
     p = sub.add_parser("predict", help="run a model on images, a folder, a video or a camera; "
                                        "writes results + drawings")
     p.add_argument("source", help="an image, a folder of images, a video (.mp4 .avi .mov .mkv .webm) "
@@ -52,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def list_images(source: Path) -> list[Path]:
+    """[source] for a file, else the folder's images (by suffix) in name order; FileNotFoundError if none."""
     if source.is_file():
         return [source]
     if source.is_dir():
@@ -119,15 +121,19 @@ def drawing_names(files: list[Path]) -> dict[Path, str]:
 
 
 def build_model(args: argparse.Namespace, detector: Any) -> Any:
+    """The PoseModel the arguments name (--checkpoint, --config, --device, --no-flip).
+
+    Sets args.kpt_threshold to the model's own threshold when it was not given.
+    """
     from posekit.inference.api import PoseModel, load
     device = resolve_device(args.device)
     if args.config:
         from posekit.experiment import load_experiment
         if not args.checkpoint:
             raise ValueError("--config goes with --checkpoint (the default model carries its own settings)")
-        cfg, estimator = load_experiment(args.checkpoint, args.config)
-        model = PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
-                          device, not args.no_flip, name=cfg.model.name)
+        cfg, estimator = load_experiment(args.checkpoint, args.config)  # with the config's preprocessing
+        model = PoseModel(estimator, cfg.paradigm, detector=detector, device=device, flip_test=not args.no_flip,
+                          name=cfg.model.name)
     else:
         model = load(args.checkpoint, detector=detector, device=device, flip_test=not args.no_flip)
     if args.kpt_threshold is None:
@@ -136,11 +142,13 @@ def build_model(args: argparse.Namespace, detector: Any) -> Any:
 
 
 def threshold_note(count: int, what: str, threshold: float) -> str:
+    """The hint printed when `count` images or frames drew no keypoint above the threshold."""
     return (f"{count} {what} had no keypoint above --kpt-threshold {threshold}, so their drawings show boxes "
             "only; lower it to see them")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Dispatch to run_video for a video file or camera index, else run_images; returns their exit code."""
     from posekit.inference.video import is_video_source
     if is_video_source(args.source):
         return run_video(args)
@@ -148,6 +156,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_video(args: argparse.Namespace) -> int:
+    """Predict every frame (optionally tracked and smoothed), write <name>.jsonl and the drawn video,
+    print the pose, frame and track counts.
+
+    Returns 0, or 130 when Ctrl+C stopped a video file (stopping a camera that way is the normal end).
+    """
     from posekit.inference.smoothing import PoseSmoother
     from posekit.inference.tracking import PoseTracker
     from posekit.inference.video import VideoSource
@@ -190,6 +203,10 @@ def run_video(args: argparse.Namespace) -> int:
 
 
 def run_images(args: argparse.Namespace) -> int:
+    """Predict each image, write results.json and <stem>_pose.jpg drawings, print the pose count; returns 0.
+
+    In a folder an unreadable image is skipped with a warning; it is an error only if none can be read.
+    """
     from tqdm import tqdm
 
     from posekit.data.io import load_image

@@ -8,6 +8,7 @@ from posekit.commands import emit_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `score` verb."""
     p = sub.add_parser("score", help="score COCO results against COCO ground truth (OKS AP, CrowdPose, "
                                      "whole-body per part, PCK)")
     p.add_argument("--gt", required=True, help="COCO keypoint annotation JSON")
@@ -23,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Score the results and print a table of the metric's statistics (one row per part for whole-body);
+    returns 0."""
     from posekit.evaluation import score_files
     summary = score_files(args.gt, args.results, keypoint_set=args.keypoint_set, metric=args.metric,
                           results_set=args.results_set)

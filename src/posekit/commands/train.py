@@ -7,6 +7,7 @@ from posekit.commands import emit_json, resolve_device
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Add the `train` verb."""
     p = sub.add_parser("train", help="train from a YAML config (KEY=VALUE overrides any field)")
     p.add_argument("config", help="experiment YAML (see configs/)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. train.epochs=5 data.batch_size=16")
@@ -17,6 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train (resuming from OUT_DIR/last.pt unless --no-resume) and print epochs, best metric and
+    checkpoint folder; returns 0."""
     from posekit.config import load_config
     from posekit.experiment import train
     cfg = load_config(args.config, args.overrides)  # config errors surface before any work

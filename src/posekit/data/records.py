@@ -27,11 +27,14 @@ class Person:
 
     @property
     def num_keypoints(self) -> int:
+        """How many keypoints are labelled (v > 0), occluded ones included."""
         return int((self.keypoints[:, 2] > 0).sum())
 
 
 @dataclass
 class ImageRecord:
+    """One image (size in pixels) and the persons annotated in it; empty for unlabeled images."""
+
     image_id: int
     file_name: str  # absolute path to the image file
     width: int
@@ -51,6 +54,7 @@ class PoseData:
 
     @property
     def num_persons(self) -> int:
+        """Persons over all records, crowd regions and persons without keypoints included."""
         return sum(len(r.persons) for r in self.records)
 
 

@@ -6,7 +6,28 @@ from typing import Any
 import torch
 from torch import nn
 
+from posekit.data.transforms.preprocess import Preprocess
 from posekit.keypoints import KeypointSet
+from posekit.registry import import_modules
+
+# Estimator classes by the zoo's EstimatorKind they implement (each class declares `kind`).
+_ESTIMATORS: dict[Any, type] = {}
+
+
+def register_estimator(cls: type) -> type:
+    """Class decorator: `cls` builds the zoo entries whose estimator kind is `cls.kind`."""
+    _ESTIMATORS[cls.kind] = cls
+    return cls
+
+
+def estimator_class(kind: Any) -> type:
+    """The registered class for a zoo entry's estimator kind (every estimator module is imported first,
+    so a new estimator is a new file)."""
+    import_modules("posekit.estimators")
+    if kind not in _ESTIMATORS:
+        raise KeyError(f"no estimator class implements kind '{getattr(kind, 'name', kind)}'; registered: "
+                       f"{', '.join(sorted(k.name for k in _ESTIMATORS))}")
+    return _ESTIMATORS[kind]
 
 
 class Estimator(nn.Module):
@@ -16,6 +37,7 @@ class Estimator(nn.Module):
     - `loss(batch)` returns a dict of scalar tensors whose 'loss' entry is what is optimised.
     - `predict(batch, flip_test)` returns one list of predictions per image in the batch, each a
       dict with 'image_id', 'keypoints' ((K, 3) x, y, score in original-image pixels) and 'score'.
+    - `preprocess`: the posekit.data.transforms.preprocess.Preprocess its inputs are made with.
     """
 
     default_metric = "AP"
@@ -25,13 +47,22 @@ class Estimator(nn.Module):
         self.model = model
         self.codec = codec
         self.keypoint_set = keypoint_set
+        # How images become this network's input (as torchvision's weights carry their transforms): the
+        # codec's input size with the default box padding, until experiment.set_preprocess or a model
+        # file sets the trained one. Predictor reads it, so no caller restates it.
+        size = getattr(codec, "input_size", None)
+        self.preprocess: Preprocess | None = Preprocess(size) if size is not None else None
 
     def forward(self, images: torch.Tensor) -> Any:
+        """Raw network outputs for a normalised (B, 3, H, W) batch; no decoding."""
         return self.model(images)
 
     def loss(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Scalar loss tensors for a training batch; the 'loss' entry is the one optimised."""
         raise NotImplementedError
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Any], flip_test: bool = True) -> list[list[dict[str, Any]]]:
+        """Per image of the batch, its person dicts: image_id, keypoints (K, 3) x, y, score in
+        original-image pixels, and score."""
         raise NotImplementedError

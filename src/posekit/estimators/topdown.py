@@ -1,5 +1,5 @@
-"""Top-down estimator: one person crop in, one pose out. Works with any codec that provides
-`decode`, `flip_average` and a matching loss (heatmaps + MSE, SimCC + KL)."""
+"""Top-down estimator: one person crop in, one pose out. Works with any `codecs.base.TopDownCodec`
+(heatmaps, SimCC) and the loss built for it (`models.losses`, the codec's default unless named)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -7,40 +7,32 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from posekit.codecs import build_codec
-from posekit.data.transforms.geometry import apply_affine, invert_affine
-from posekit.estimators.base import Estimator
-from posekit.keypoints import KeypointSet, get_keypoint_set
-from posekit.models.losses.joints_mse import joints_mse
-from posekit.models.zoo import get_entry
+from posekit.codecs.base import TopDownCodec
+from posekit.data.transforms.preprocess import to_image
+from posekit.estimators.base import Estimator, register_estimator
+from posekit.keypoints import KeypointSet
+from posekit.models.zoo import TOPDOWN
 
 LossFn = Callable[[Any, dict[str, Any]], dict[str, torch.Tensor]]
 
 
-def heatmap_loss(outputs: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-    loss = joints_mse(outputs, batch["heatmaps"].to(outputs), batch["keypoint_weights"].to(outputs))
-    return {"loss": loss, "loss_heatmap": loss.detach()}
-
-
-def simcc_loss(outputs: tuple[torch.Tensor, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-    from posekit.models.losses.kl_discrete import KLDiscretLoss
-    pred_x, pred_y = outputs
-    loss = KLDiscretLoss()(pred_x, pred_y, batch["keypoint_x_labels"].to(pred_x),
-                           batch["keypoint_y_labels"].to(pred_y), batch["keypoint_weights"].to(pred_x))
-    return {"loss": loss, "loss_kl": loss.detach()}
-
-
-LOSSES: dict[str, LossFn] = {"heatmap": heatmap_loss, "simcc": simcc_loss}
-
-
+@register_estimator
 class TopDownEstimator(Estimator):
+    """One person crop per batch entry; any TopDownCodec decodes the outputs.
+
+    `loss_fn(outputs, batch)` gives the training losses.
+    """
+
     default_metric = "AP"
+    kind = TOPDOWN
+    codec_type = TopDownCodec
 
     def __init__(self, model: torch.nn.Module, codec: Any, keypoint_set: KeypointSet, loss_fn: LossFn):
         super().__init__(model, codec, keypoint_set)
         self.loss_fn = loss_fn
 
     def loss(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """`loss_fn` on the network's outputs for batch['image'] and the codec's targets in the batch."""
         return self.loss_fn(self.model(batch["image"]), batch)
 
     def _to_numpy(self, outputs: Any) -> Any:
@@ -59,10 +51,11 @@ class TopDownEstimator(Estimator):
 
     @torch.no_grad()
     def predict(self, batch: dict[str, Any], flip_test: bool = True) -> list[list[dict[str, Any]]]:
+        """Per crop, a list of one person: image_id, keypoints (K, 3) x, y, score in original-image
+        pixels (through batch['warp']), and score = box score x mean of the keypoint scores above 0.2."""
         outputs = self.predict_outputs(batch["image"], flip_test)
         keypoints, scores = self.codec.decode(outputs)
-        warps = np.asarray(batch["warp"], dtype=np.float64)
-        keypoints = np.stack([apply_affine(kpts, invert_affine(warp)) for kpts, warp in zip(keypoints, warps)])
+        keypoints = to_image(keypoints, batch["warp"])
         image_ids = np.asarray(batch["image_id"]).tolist()
         bbox_scores = np.asarray(batch.get("bbox_score", np.ones(len(image_ids)))).tolist()
         results = []
@@ -81,19 +74,9 @@ class TopDownEstimator(Estimator):
 
 def build_topdown_estimator(model_name: str, keypoint_set: str | KeypointSet | None = None,
                             input_size: tuple[int, int] | None = None, codec: dict | None = None,
-                            model_params: dict | None = None) -> TopDownEstimator:
-    """A zoo model with its codec and loss; codec params override the zoo's defaults."""
-    entry = get_entry(model_name)
-    kset = get_keypoint_set(keypoint_set or entry.keypoint_set)
-    size = entry.check_input_size(input_size or entry.input_size)
-    codec_params = dict(entry.codec)
-    codec_params.update(codec or {})
-    codec_name = codec_params.pop("name")
-    if codec_name not in LOSSES:
-        raise ValueError(f"no top-down loss for codec '{codec_name}'; known: {', '.join(LOSSES)}")
-    stride = codec_params.pop("output_stride", None)
-    if stride and "heatmap_size" not in codec_params:
-        codec_params["heatmap_size"] = [size[0] // stride, size[1] // stride]
-    codec_obj = build_codec(codec_name, input_size=size, **codec_params)
-    model = entry.build(kset, size, **(model_params or {}))
-    return TopDownEstimator(model, codec_obj, kset, LOSSES[codec_name])
+                            model_params: dict | None = None, loss: dict | None = None) -> TopDownEstimator:
+    """A top-down zoo model with its codec and loss (`estimators.build.build_estimator`); `codec` and
+    `loss` are {"name": ..., **params} with the name optional (the zoo's codec, the codec's loss)."""
+    from posekit.estimators.build import build_estimator, split_named
+    return build_estimator(model_name, keypoint_set, input_size, *split_named(codec), model_params,
+                           *split_named(loss), paradigm="topdown")

@@ -2,7 +2,7 @@
 PCK/PCKh, and `score_files` behind `posekit score`."""
 from posekit.evaluation.coco import (
     COCO_STAT_NAMES, CROWDPOSE_STAT_NAMES, WHOLEBODY_PART_NAMES, CocoEvaluator, evaluate_coco, evaluate_wholebody,
-    flat_to_wholebody_parts, predictions_to_results,
+    flat_to_wholebody_parts,
 )
 from posekit.evaluation.pck import PCKEvaluator, pck, pck_by_group, torso_normaliser
 from posekit.evaluation.score import infer_keypoint_set, metric_for, score_files
@@ -10,5 +10,5 @@ from posekit.evaluation.score import infer_keypoint_set, metric_for, score_files
 __all__ = [
     "COCO_STAT_NAMES", "CROWDPOSE_STAT_NAMES", "WHOLEBODY_PART_NAMES", "CocoEvaluator", "PCKEvaluator",
     "evaluate_coco", "evaluate_wholebody", "flat_to_wholebody_parts", "infer_keypoint_set",
-    "metric_for", "pck", "pck_by_group", "predictions_to_results", "score_files", "torso_normaliser",
+    "metric_for", "pck", "pck_by_group", "score_files", "torso_normaliser",
 ]

@@ -18,6 +18,7 @@ from posekit.data.readers.coco_checks import (PART_FIELDS, check_bbox, check_coc
                                               show)
 from posekit.data.readers.common import load_json
 from posekit.data.records import DataError
+from posekit.data.transforms.preprocess import coco_results
 from posekit.keypoints import WHOLEBODY_PARTS, KeypointSet
 
 # Order of COCOeval.stats for 'keypoints*' iou types (see COCOeval.summarize).
@@ -288,20 +289,6 @@ def _with_part_fields(result: dict, index: int, name: str) -> dict:
         raise DataError(f"{name}: prediction {index}: {exc}") from None
 
 
-def predictions_to_results(predictions: Sequence[dict], category_id: int) -> list[dict]:
-    """Estimator predictions ({"image_id", "keypoints" (K, 3), "score", "category_id"?}) as a
-    COCO results list."""
-    results = []
-    for p in predictions:
-        results.append({
-            "image_id": p["image_id"],
-            "category_id": int(p.get("category_id", category_id)),
-            "keypoints": np.asarray(p["keypoints"], dtype=np.float64).reshape(-1).tolist(),
-            "score": float(p["score"]),
-        })
-    return results
-
-
 class CocoEvaluator:
     """In-memory OKS evaluation for the training loop: holds the GT once, scores prediction lists.
 
@@ -329,7 +316,9 @@ class CocoEvaluator:
                          else ("keypoints",))
 
     def evaluate(self, predictions: Sequence[dict]) -> dict[str, float]:
-        results = predictions_to_results(predictions, self.category_id)
+        """OKS statistics (AP, AP50, ...; None where undefined) of per-person prediction dicts
+        (image_id, keypoints (K, 3) in image pixels, score) under this set's protocol."""
+        results = coco_results(predictions, self.category_id)
         if self.protocol == "wholebody":
             parts = evaluate_wholebody(self.gt, results, self.sigmas, verbose=self.verbose)
             flat = {f"{part}/{k}": v for part, stats in parts.items() for k, v in stats.items()}

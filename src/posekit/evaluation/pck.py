@@ -165,6 +165,7 @@ class PCKEvaluator:
 
     @property
     def default_metric(self) -> str:
+        """The key of the headline metric, e.g. 'PCK@0.2'."""
         return f"PCK@{self.alpha:g}"
 
     def evaluate(self, predictions: Sequence[dict], source: str = "predictions") -> dict[str, float]:

@@ -46,6 +46,8 @@ def infer_keypoint_set(gt: dict, name: str = "ground truth") -> KeypointSet:
 
 
 def metric_for(keypoint_set: KeypointSet) -> str:
+    """The protocol `--metric auto` picks: wholebody (133 points), crowdpose, coco if the set has OKS
+    sigmas, else pck."""
     if keypoint_set.num_keypoints == WHOLEBODY_NUM_KEYPOINTS:
         return "wholebody"
     if keypoint_set.name == "crowdpose14":

@@ -33,11 +33,15 @@ COCO_JOINT_ORDER = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
 
 
 def default_joint_order(num_keypoints: int) -> tuple[int, ...]:
+    """The order joints are matched in: COCO_JOINT_ORDER for 17 keypoints, else index order."""
     return COCO_JOINT_ORDER if num_keypoints == 17 else tuple(range(num_keypoints))
 
 
 @dataclass(frozen=True)
 class GroupingParams:
+    """Settings of the HigherHRNet parse, defaults as published (COCO); `joint_order` None takes
+    `default_joint_order`."""
+
     num_keypoints: int = 17
     max_people: int = 30            # top-k peaks per joint, and candidate groups per matching step
     nms_kernel: int = 5
@@ -51,6 +55,7 @@ class GroupingParams:
 
     @property
     def order(self) -> tuple[int, ...]:
+        """`joint_order` if set, else `default_joint_order(num_keypoints)`."""
         return self.joint_order or default_joint_order(self.num_keypoints)
 
 
@@ -213,6 +218,8 @@ def match_by_tag(values: np.ndarray, locations: np.ndarray, peak_tags: np.ndarra
 
 
 def adjust(persons: np.ndarray, heatmaps: np.ndarray) -> np.ndarray:
+    """A copy of persons (P, K, 3 + L) with each found joint moved ±0.25 px toward its higher
+    heatmap neighbour, plus 0.5 (pixel centre), in x and y, as the published parse adjusts."""
     persons = persons.copy()
     p, j = nonzero(persons[:, :, 2] > 0)
     x, y = persons[p, j, 0], persons[p, j, 1]

@@ -38,6 +38,7 @@ class BlockBounds:
 
     @classmethod
     def from_maps(cls, heatmaps: np.ndarray, tags: np.ndarray, block: int = 8) -> BlockBounds:
+        """Bounds read from heatmaps (K, H, W) and tags (K, H, W, L) themselves: each block's exact max."""
         bounds = cls(_block_reduce(heatmaps, block, np.maximum), lambda joints: _tag_box(tags[joints], block, 0),
                      heatmaps.shape[1:], block, tags.shape[-1])
         bounds.exact[:] = True

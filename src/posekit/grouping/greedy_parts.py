@@ -19,6 +19,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class GreedyParams:
+    """Thresholds of the greedy assignment; comments give the published `evaluate.py` names."""
+
     peak_threshold: float = 0.1       # thre1
     peak_radius: int = 2              # offset_radius of the centroid refinement
     limb_threshold: float = 0.1       # thre2

@@ -1,0 +1,1 @@
+"""Running trained models: the `posekit.load()` API, predictors, detectors, video, tracking and smoothing."""

@@ -39,13 +39,15 @@ class PoseModel:
     the first pass's keypoints (inference.predictor.Predictor).
     """
 
-    def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int], bbox_padding: float = 1.25,
-                 detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
-                 name: str = "", info: dict | None = None, refine: bool = False, keypoint_threshold: float = 0.3):
+    def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int] | None = None,
+                 bbox_padding: float | None = None, detector: Any = None, device: str | torch.device = "cpu",
+                 flip_test: bool = True, name: str = "", info: dict | None = None, refine: bool = False,
+                 keypoint_threshold: float = 0.3):
         from posekit.inference.predictor import Predictor
         if isinstance(detector, (str, Path)):
             from posekit.inference.detector import PersonDetector
             detector = PersonDetector(detector)
+        # input_size and bbox_padding: overrides of the estimator's own preprocessing (estimator.preprocess)
         self.predictor = Predictor(estimator, paradigm, input_size, detector, device, flip_test, bbox_padding,
                                    refine=refine)
         self.name = name
@@ -56,18 +58,22 @@ class PoseModel:
 
     @property
     def keypoint_set(self) -> KeypointSet:
+        """The keypoint set the model predicts (names, skeleton, flip pairs)."""
         return self.predictor.estimator.keypoint_set
 
     @property
     def estimator(self) -> Any:
+        """The underlying posekit Estimator (network, codec and keypoint set)."""
         return self.predictor.estimator
 
     @property
     def input_size(self) -> tuple[int, int]:
+        """Network input (w, h) in pixels."""
         return self.predictor.input_size
 
     @property
     def paradigm(self) -> str:
+        """'topdown' or 'bottomup'."""
         return self.predictor.paradigm
 
     def __repr__(self) -> str:
@@ -150,20 +156,20 @@ def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: 
     if isinstance(state, dict) and not is_model_file(state) and "estimator" not in state:
         from posekit.inference.official import official_estimator
         cfg, estimator, _ = official_estimator(state, path, model=expect)
-        return PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
-                         device, flip_test, name=cfg.model.name)
+        return PoseModel(estimator, cfg.paradigm, detector=detector, device=device, flip_test=flip_test,
+                         name=cfg.model.name)
     if is_model_file(state):
         name = state["model"]
         _check_expected(path, expect, name)
         estimator = estimator_from_model_file(state, str(path))
-        return PoseModel(estimator, "topdown", state["input_size"], state["bbox_padding"], detector, device,
-                         flip_test, name=name, info=state.get("info"), refine=bool(state.get("refine", False)),
+        return PoseModel(estimator, "topdown", detector=detector, device=device, flip_test=flip_test, name=name,
+                         info=state.get("info"), refine=bool(state.get("refine", False)),
                          keypoint_threshold=float(state.get("keypoint_threshold", 0.3)))
     from posekit.experiment import load_experiment
     cfg, estimator = load_experiment(path)
     _check_expected(path, expect, cfg.model.name)
-    return PoseModel(estimator, cfg.paradigm, cfg.data.input_size, cfg.data.augment.bbox_padding, detector,
-                     device, flip_test, name=cfg.model.name)
+    return PoseModel(estimator, cfg.paradigm, detector=detector, device=device, flip_test=flip_test,
+                     name=cfg.model.name)
 
 
 def _check_expected(path: Path, expect: str | None, found: str) -> None:

@@ -1,9 +1,10 @@
 """The ceiling of a bottom-up codec: encode the ground truth into the outputs a perfect network
 would give at inference resolution, decode them with the full grouping, score with OKS AP.
 
-A codec takes part by providing `ideal_outputs(keypoints (N, K, 2), visible (N, K))` (raw outputs
-for one image, in input pixels) and `decode_raw(outputs)` (-> [(keypoints (P, K, 3), scores (P,))]
-in input pixels); it is built with `input_size` and `num_keypoints`.
+Any `codecs.base.BottomUpCodec` takes part: `ideal_outputs(keypoints (N, K, 2), visible (N, K))` gives
+the outputs for one image in input pixels and `decode` turns them into [(keypoints (P, K, 3), scores
+(P,))]; it is built for the file's keypoint set at each test input size. Top-down codecs have no
+whole-image ideal outputs and are refused with a one-line error.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from posekit.codecs import build_codec
+from posekit.codecs import SUPPLIED, available_codecs, codec_class, make_codec
+from posekit.config import check_params
 from posekit.data.readers.coco import read_coco
-from posekit.data.transforms.geometry import apply_affine, invert_affine
-from posekit.estimators.bottomup import test_resize_warp
+from posekit.data.transforms.geometry import apply_affine
+from posekit.data.transforms.preprocess import Preprocess, coco_results, to_image
 from posekit.evaluation.coco import evaluate_coco
 from posekit.evaluation.coco import load_json as load_coco_json
 
@@ -27,34 +29,34 @@ def codec_check(codec_name: str, gt_path: str | Path, keypoint_set: str | None =
                 results_path: str | Path | None = None) -> dict[str, Any]:
     """Returns the OKS stats of the decoded ideal outputs, the decode speed and counts; writes the
     decoded poses as a COCO results JSON to `results_path` when given."""
+    _check_codec(codec_name, codec_params or {})  # before reading the annotations
     data = read_coco(gt_path, keypoint_set=keypoint_set)
     kset = data.keypoint_set
+    preprocess = Preprocess((input_size, input_size))  # the bottom-up test resize that predict and eval use
     codecs: dict[tuple[int, int], Any] = {}
-    results: list[dict] = []
+    poses: list[dict] = []
     decode_seconds = 0.0
     records = data.records[:max_images] if max_images else data.records
     for record in records:
-        warp, size = test_resize_warp(record.width, record.height, input_size)
+        warp, size = preprocess.resize_warp(record.width, record.height)
         codec = codecs.get(size)
         if codec is None:
-            codec = codecs[size] = build_codec(codec_name, input_size=size, num_keypoints=kset.num_keypoints,
-                                               **(codec_params or {}))
+            codec = codecs[size] = make_codec(codec_name, size, kset, dict(codec_params or {}))
         persons = [p for p in record.persons if not p.iscrowd and p.num_keypoints > 0]
         if persons:
             points = np.stack([p.keypoints[:, :2] for p in persons]).astype(np.float64)
             visible = np.stack([p.keypoints[:, 2] > 0 for p in persons])
-            points = points @ warp[:, :2].T + warp[:, 2]
+            points = apply_affine(points, warp)
         else:
             points = np.zeros((0, kset.num_keypoints, 2))
             visible = np.zeros((0, kset.num_keypoints), bool)
         outputs = codec.ideal_outputs(points, visible)
         start = time.perf_counter()
-        (keypoints, scores), = codec.decode_raw(outputs)
+        (keypoints, scores), = codec.decode(outputs)
         decode_seconds += time.perf_counter() - start
-        for person, score in zip(keypoints, scores):
-            xy = apply_affine(person[:, :2], invert_affine(warp))
-            results.append({"image_id": record.image_id, "category_id": 1, "score": float(score),
-                            "keypoints": np.concatenate([xy, person[:, 2:3]], axis=1).ravel().tolist()})
+        poses += [{"image_id": record.image_id, "keypoints": person, "score": score}
+                  for person, score in zip(to_image(keypoints, warp), scores)]
+    results = coco_results(poses)
     if results_path:
         Path(results_path).write_text(json.dumps(results))
     gt = load_coco_json(gt_path, "ground truth")
@@ -66,3 +68,13 @@ def codec_check(codec_name: str, gt_path: str | Path, keypoint_set: str | None =
     return {"codec": codec_name, "gt": str(gt_path), "keypoint_set": kset.name, "input": input_size,
             "images": len(records), "persons_decoded": len(results),
             "decode_images_per_s": len(records) / max(decode_seconds, 1e-9), **stats}
+
+
+def _check_codec(name: str, params: dict[str, Any]) -> None:
+    """A bottom-up codec (one with ideal outputs of a whole image) and params it takes."""
+    cls = codec_class(name)
+    if not callable(getattr(cls, "ideal_outputs", None)):
+        bottom_up = [n for n in available_codecs() if callable(getattr(codec_class(n), "ideal_outputs", None))]
+        raise ValueError(f"codec-check scores bottom-up codecs ({', '.join(bottom_up)}); '{name}' is a top-down "
+                         "codec, whose outputs describe one person crop, not a whole image")
+    check_params(cls, params, "codec.params", SUPPLIED)

@@ -16,6 +16,12 @@ STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
 
 
 class PersonDetector:
+    """Callable person detector on onnxruntime's CPU provider: RGB image -> (N, 5) boxes.
+
+    `input_size`: the square network input in pixels; `score_threshold`: boxes scoring below it are
+    dropped; `threads`: onnxruntime intra-op threads (0 = its default).
+    """
+
     def __init__(self, onnx_path: str | Path, input_size: int = 320, score_threshold: float = 0.3,
                  threads: int = 0):
         import onnxruntime as ort

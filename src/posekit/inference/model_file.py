@@ -23,12 +23,18 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "weights" / "default_body.
 
 
 def is_model_file(state: Any) -> bool:
+    """True for a loaded model file (a dict with 'posekit_model'), not a training checkpoint."""
     return isinstance(state, dict) and "posekit_model" in state
 
 
 def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int], bbox_padding: float,
                      codec: dict, model_params: dict | None = None, info: dict | None = None,
                      half: bool = True, refine: bool = False, keypoint_threshold: float = 0.3) -> dict[str, Any]:
+    """The model-file dict (layout in the module docstring) for a trained estimator.
+
+    `half`: store floating-point weights as fp16 (integer buffers are kept). `codec`: {name, params...}
+    as the zoo builder takes it.
+    """
     weights = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
                for k, v in estimator.state_dict().items()}
     return {"posekit_model": FORMAT_VERSION, "model": model_name, "model_params": dict(model_params or {}),
@@ -38,6 +44,7 @@ def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int
 
 
 def save_model_file(state: dict[str, Any], path: str | Path) -> Path:
+    """Write `state` atomically (no half-written file), creating folders; returns the path."""
     from posekit.training.checkpoint import save_checkpoint
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +53,7 @@ def save_model_file(state: dict[str, Any], path: str | Path) -> Path:
 
 
 def read_model_file(path: str | Path) -> dict[str, Any]:
+    """Load a model file with weights_only; ValueError if it is not one or its format is newer."""
     from posekit.models.safe_load import load_weights_only
     path = Path(path)
     state = load_weights_only(path, "model file")  # one-line errors naming the file
@@ -58,11 +66,13 @@ def read_model_file(path: str | Path) -> dict[str, Any]:
 
 
 def estimator_from_model_file(state: dict[str, Any], source: str = "model file") -> Any:
-    """Build the estimator a model file describes and load its weights (in float32)."""
+    """Build the estimator a model file describes, with its preprocessing, and load its weights (in float32)."""
+    from posekit.data.transforms.preprocess import Preprocess
     from posekit.estimators.topdown import build_topdown_estimator
     codec = dict(state["codec"])
     estimator = build_topdown_estimator(state["model"], state["keypoint_set"], tuple(state["input_size"]),
                                         codec, state.get("model_params") or {})
+    estimator.preprocess = Preprocess(state["input_size"], state["bbox_padding"])
     weights = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
     try:
         estimator.load_state_dict(weights)

@@ -14,12 +14,12 @@ def official_estimator(checkpoint: dict[str, Any], path: str | Path, source: str
     """(experiment config, estimator with the converted weights, the conversion) for a loaded
     checkpoint; errors are one line naming `path`."""
     from posekit.config import ExperimentConfig, from_dict
-    from posekit.experiment import build_estimator
+    from posekit.experiment import build_estimator, set_preprocess
     try:
         weights = convert_official(checkpoint, source, model, keypoint_set, part)
     except (ValueError, KeyError) as exc:
         raise ValueError(f"{path}: {exc.args[0] if exc.args else exc}") from None
     cfg = from_dict(ExperimentConfig, experiment_dict(weights))
-    estimator = build_estimator(cfg)
+    estimator = set_preprocess(build_estimator(cfg), cfg)
     load_converted(estimator.model, weights, path)
     return cfg, estimator, weights

@@ -1,34 +1,48 @@
 """Run a trained estimator on images: person boxes (given, detected, or the whole image) ->
-crops -> poses in original-image pixels."""
+crops -> poses in original-image pixels. The crops and the bottom-up resize are the estimator's own
+preprocessing (posekit.data.transforms.preprocess), the one that `posekit eval` validates with."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from posekit.data.datasets import normalize_image
-from posekit.data.transforms.geometry import bbox_xywh_to_center_scale, get_warp_matrix, refine_box
+from posekit.data.transforms.geometry import refine_box
+from posekit.data.transforms.preprocess import Preprocess, crop_batch, normalize
 from posekit.estimators.base import Estimator
 
 
 class Predictor:
-    """refine: with no detector and no boxes (the whole image is the box), look again at a crop around
+    """Input size and box padding come from `estimator.preprocess`; `input_size` and `padding`, when
+    given, override them (an estimator without a preprocess needs input_size).
+
+    refine: with no detector and no boxes (the whole image is the box), look again at a crop around
     the first pass's keypoints and keep the second pass when its pose score is at least the first's.
     A small person in a large photo then gets the input resolution a detector's box would give it."""
 
-    def __init__(self, estimator: Estimator, paradigm: str, input_size: Sequence[int], detector: Any = None,
-                 device: str | torch.device = "cpu", flip_test: bool = True, padding: float = 1.25,
-                 batch_size: int = 16, refine: bool = False):
+    def __init__(self, estimator: Estimator, paradigm: str, input_size: Sequence[int] | None = None,
+                 detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
+                 padding: float | None = None, batch_size: int = 16, refine: bool = False):
         self.estimator = estimator.to(device).eval()
         self.paradigm = paradigm
-        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.preprocess = predictor_preprocess(estimator, input_size, padding)
         self.detector = detector
         self.device = torch.device(device)
         self.flip_test = flip_test
-        self.padding = padding
         self.batch_size = batch_size
         self.refine = refine
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """Network input (w, h) in pixels."""
+        return self.preprocess.input_size
+
+    @property
+    def padding(self) -> float:
+        """Factor each person box is enlarged by before cropping (top-down)."""
+        return self.preprocess.bbox_padding
 
     def boxes_for(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
         """(N, 5) x, y, w, h, score: the given boxes, else the detector's, else the whole image."""
@@ -42,6 +56,8 @@ class Predictor:
 
     @torch.no_grad()
     def __call__(self, image: np.ndarray, image_id: int = 0, boxes: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Poses in an RGB (H, W, 3) uint8 image: dicts of image_id, keypoints (K, 3) x, y, score in
+        image pixels, score, and (top-down) bbox [x, y, w, h]. `boxes`: (N, 4 or 5); bottom-up ignores them."""
         if self.paradigm == "bottomup":
             return self._bottomup(image, image_id)
         whole_image = (boxes is None or not len(boxes)) and self.detector is None
@@ -58,14 +74,9 @@ class Predictor:
         results: list[dict[str, Any]] = []
         for start in range(0, len(boxes), self.batch_size):
             chunk = boxes[start:start + self.batch_size]
-            crops, warps = [], []
-            for box in chunk:
-                center, scale = bbox_xywh_to_center_scale(box[:4], self.input_size[0] / self.input_size[1], self.padding)
-                warp = get_warp_matrix(center, scale, 0.0, self.input_size)
-                crops.append(normalize_image(_warp(image, warp, self.input_size)))
-                warps.append(warp)
-            batch = {"image": torch.stack(crops).to(self.device), "warp": np.stack(warps),
-                     "image_id": np.full(len(chunk), image_id), "bbox_score": chunk[:, 4]}
+            warps = np.stack([self.preprocess.crop_warp(box[:4]) for box in chunk])
+            batch = {"image": torch.from_numpy(crop_batch(image, warps, self.input_size)).to(self.device),
+                     "warp": warps, "image_id": np.full(len(chunk), image_id), "bbox_score": chunk[:, 4]}
             for per_crop, box in zip(self.estimator.predict(batch, flip_test=self.flip_test), chunk):
                 for pose in per_crop:
                     pose["bbox"] = box[:4].tolist()
@@ -73,14 +84,19 @@ class Predictor:
         return results
 
     def _bottomup(self, image: np.ndarray, image_id: int) -> list[dict[str, Any]]:
-        from posekit.estimators.bottomup import test_resize_warp
-        h, w = image.shape[:2]
-        warp, size = test_resize_warp(w, h, self.input_size[0])
-        batch = {"image": normalize_image(_warp(image, warp, size))[None].to(self.device),
+        resized, warp = self.preprocess.resize_image(image)
+        batch = {"image": torch.from_numpy(normalize(resized))[None].to(self.device),
                  "warp": warp[None], "image_id": np.array([image_id])}
         return self.estimator.predict(batch, flip_test=self.flip_test)[0]
 
 
-def _warp(image: np.ndarray, warp: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    import cv2
-    return cv2.warpAffine(image, warp, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR)
+def predictor_preprocess(estimator: Any, input_size: Sequence[int] | None = None,
+                         padding: float | None = None) -> Preprocess:
+    """The estimator's preprocessing with the given overrides."""
+    base = getattr(estimator, "preprocess", None)
+    if base is None:
+        if input_size is None:
+            raise ValueError(f"{type(estimator).__name__} carries no preprocess: pass input_size")
+        base = Preprocess(input_size)
+    overrides = {"input_size": input_size, "bbox_padding": padding}
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -71,6 +71,8 @@ class PoseSmoother:
         self.filters: dict[int, OneEuroFilter] = {}
 
     def __call__(self, persons: Sequence[dict[str, Any]], time: float) -> list[dict[str, Any]]:
+        """Copies of `persons` with keypoints (K, 3) float32, x and y filtered; the filter's speed is
+        measured in box diagonals per second, so its response does not depend on the person's size."""
         self.filters = {k: f for k, f in self.filters.items() if time - f.time <= self.max_gap}
         smoothed = []
         for person in persons:

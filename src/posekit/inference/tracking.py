@@ -21,6 +21,8 @@ FALLBACK_SIGMA = 0.07
 
 @dataclass
 class Track:
+    """One person's id and last match; `velocity` is the box centre's motion, in pixels per frame."""
+
     id: int
     keypoints: np.ndarray          # (K, 3) last matched pose
     bbox: np.ndarray               # (4,) x, y, w, h last matched box
@@ -28,6 +30,7 @@ class Track:
     last_frame: int
 
     def expected(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints (K, 3) and box (4,) moved by velocity x frames since last seen (scores unchanged)."""
         shift = self.velocity * (frame - self.last_frame)
         keypoints = self.keypoints.copy()
         keypoints[:, :2] += shift
@@ -92,6 +95,8 @@ class PoseTracker:
 
     def similarity(self, track_keypoints: np.ndarray, track_box: np.ndarray, keypoints: np.ndarray,
                    box: np.ndarray) -> float:
+        """OKS over the keypoints confident in both poses (area of the track's box), or box IoU when
+        the metric is 'iou' or no keypoint is confident in both; in [0, 1]."""
         if self.metric == "oks":
             both = (track_keypoints[:, 2] > self.keypoint_threshold) & (keypoints[:, 2] > self.keypoint_threshold)
             if both.any():

@@ -48,6 +48,7 @@ class VideoSource:
         self.frame_count = count if count > 0 else None  # containers may not say; cameras never do
 
     def frames(self, max_frames: int | None = None) -> Iterator[np.ndarray]:
+        """BGR (H, W, 3) uint8 frames in order until the source ends or `max_frames` are read."""
         read = 0
         while max_frames is None or read < max_frames:
             ok, frame = self.capture.read()
@@ -57,6 +58,7 @@ class VideoSource:
             yield frame
 
     def close(self) -> None:
+        """Release the file or camera (a camera stays busy for other programs until then)."""
         self.capture.release()
 
 
@@ -115,6 +117,7 @@ def run_video(model: Any, source: str | VideoSource, out_dir: str | Path, *, tra
 
 
 def frame_record(index: int, time: float, persons: list[dict[str, Any]]) -> dict[str, Any]:
+    """One JSON line of the .jsonl (layout in the module docstring); keypoints flattened, rounded."""
     return {"frame": index, "time": round(time, 4), "persons": [
         {"keypoints": np.asarray(p["keypoints"], dtype=float).reshape(-1).round(3).tolist(),
          "bbox": [round(float(v), 2) for v in p["bbox"][:4]], "score": round(float(p["score"]), 5),
@@ -122,6 +125,7 @@ def frame_record(index: int, time: float, persons: list[dict[str, Any]]) -> dict
 
 
 def open_writer(path: Path, fps: float, width: int, height: int) -> cv2.VideoWriter:
+    """An mp4v VideoWriter for BGR frames of this size; ValueError if OpenCV cannot open it."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():
         raise ValueError(f"{path}: cannot write this video (mp4v codec unavailable or folder not writable)")

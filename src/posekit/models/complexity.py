@@ -16,20 +16,25 @@ from torch.utils.flop_counter import FlopCounterMode
 
 @dataclass(frozen=True)
 class Complexity:
+    """Parameter count, total MACs of one forward pass at batch 1, and those MACs per aten operator."""
+
     params: int
     macs: int
     macs_by_op: dict[str, int]
 
     @property
     def params_m(self) -> float:
+        """Parameters in millions."""
         return self.params / 1e6
 
     @property
     def gmacs(self) -> float:
+        """MACs in billions (the papers' "GFLOPs")."""
         return self.macs / 1e9
 
 
 def count_parameters(model: nn.Module) -> int:
+    """Number of parameter elements, trainable or frozen (buffers such as BN statistics excluded)."""
     return sum(p.numel() for p in model.parameters())
 
 
@@ -54,5 +59,6 @@ def count_macs(model: nn.Module, input_size: tuple[int, int], batch: int = 1) ->
 
 
 def model_complexity(model: nn.Module, input_size: tuple[int, int]) -> Complexity:
+    """Parameters and MACs of one (1, 3, h, w) forward pass; input_size is (w, h) in pixels."""
     by_op = count_macs(model, input_size)
     return Complexity(count_parameters(model), sum(by_op.values()), by_op)

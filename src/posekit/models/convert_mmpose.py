@@ -50,6 +50,7 @@ def _network(state: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def is_distiller(checkpoint: dict[str, Any]) -> bool:
+    """True where the checkpoint (the file, or its state_dict) holds `student.`/`teacher.` weights."""
     return any(k.startswith(f"{n}.") for n in DISTILLER_NETWORKS for k in _state_of(checkpoint))
 
 

@@ -15,12 +15,15 @@ import torch
 from torch import nn
 
 from posekit.models.backbones.hrnet import BN_MOMENTUM, BasicBlock, HRNet, HRNetSpec
-from posekit.models.zoo import register_model
+from posekit.models.zoo import ASSOCIATIVE_EMBEDDING, register_model
 
 AE_CODEC = {"name": "associative_embedding"}
 
 
 class HigherHRNet(HRNet):
+    """HRNet-W`width` with HigherHRNet's two AE outputs; `num_deconv_blocks` BasicBlocks refine the
+    upsampled 1/2-resolution features."""
+
     def __init__(self, num_keypoints: int, width: int = 32, num_deconv_blocks: int = 4):
         super().__init__(HRNetSpec(width))
         self.num_keypoints = num_keypoints
@@ -47,6 +50,7 @@ class HigherHRNet(HRNet):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(B, 3, H, W) images -> [(B, 2K, H/4, W/4) heatmaps then tags, (B, K, H/2, W/2) heatmaps]."""
         features = self.forward_features(x)
         quarter = self.final_layers[0](features)
         half = self.final_layers[1](self.deconv_layers[0](torch.cat((features, quarter), 1)))
@@ -69,22 +73,25 @@ def _check_size(input_size: tuple[int, int]) -> None:
         raise ValueError(f"HigherHRNet input size {input_size} must be a multiple of 32 (stride-32 branch)")
 
 
-@register_model("higherhrnet-w32", paradigm="bottomup", input_size=(512, 512), keypoint_set="coco17",
+@register_model("higherhrnet-w32", estimator=ASSOCIATIVE_EMBEDDING, input_size=(512, 512), keypoint_set="coco17",
                 codec=AE_CODEC, description="HigherHRNet-W32, associative embedding, 28.6M params")
 def higherhrnet_w32(num_keypoints: int, input_size: tuple[int, int], width: int = 32) -> HigherHRNet:
+    """Zoo builder: HigherHRNet-W32 (`width` overrides it) for a (w, h) input, sides multiples of 32."""
     _check_size(input_size)
     return HigherHRNet(num_keypoints, width=width)
 
 
-@register_model("higherhrnet-w32-640", paradigm="bottomup", input_size=(640, 640), keypoint_set="coco17",
+@register_model("higherhrnet-w32-640", estimator=ASSOCIATIVE_EMBEDDING, input_size=(640, 640), keypoint_set="coco17",
                 codec=AE_CODEC, description="HigherHRNet-W32 at 640 input")
 def higherhrnet_w32_640(num_keypoints: int, input_size: tuple[int, int]) -> HigherHRNet:
+    """Zoo builder: the same network as higherhrnet-w32, registered with a 640x640 default input."""
     _check_size(input_size)
     return HigherHRNet(num_keypoints, width=32)
 
 
-@register_model("higherhrnet-w48", paradigm="bottomup", input_size=(640, 640), keypoint_set="coco17",
+@register_model("higherhrnet-w48", estimator=ASSOCIATIVE_EMBEDDING, input_size=(640, 640), keypoint_set="coco17",
                 codec=AE_CODEC, description="HigherHRNet-W48, associative embedding, 63.8M params")
 def higherhrnet_w48(num_keypoints: int, input_size: tuple[int, int]) -> HigherHRNet:
+    """Zoo builder: HigherHRNet-W48 for a (w, h) input whose sides are multiples of 32."""
     _check_size(input_size)
     return HigherHRNet(num_keypoints, width=48)

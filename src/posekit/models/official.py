@@ -55,12 +55,16 @@ class OfficialWeights:
     note: str = ""
 
     def info(self) -> dict[str, Any]:
+        """JSON-ready summary without the weights: format, model, keypoint_set, input_size [w, h], and
+        params and note where set."""
         return {"format": self.format, "model": self.model, "keypoint_set": self.keypoint_set,
                 "input_size": list(self.input_size), **({"params": self.params} if self.params else {}),
                 **({"note": self.note} if self.note else {})}
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The file's top-level dict, read weights-only (runner objects as placeholders); ValueError
+    naming the file where it is unreadable or not a dict."""
     checkpoint = load_runner_checkpoint(path)
     if not isinstance(checkpoint, dict):
         raise ValueError(f"{path}: not a checkpoint (a {type(checkpoint).__name__}, expected a dict)")
@@ -204,6 +208,8 @@ def load_official(path: str | Path, source: str | None = None, model: str | None
 
 
 def load_converted(net: nn.Module, weights: OfficialWeights, path: str | Path) -> None:
+    """Load converted weights into `net` with strict=True; a mismatch is a one-line ValueError naming
+    the file, the model, its keypoint set and input size."""
     try:
         net.load_state_dict(weights.state, strict=True)
     except RuntimeError as exc:

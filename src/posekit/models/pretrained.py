@@ -28,6 +28,9 @@ _CLASSIFIER_PREFIXES = ("fc.", "classifier.", "head.fc.", "incre_modules.", "dow
 
 @dataclass
 class BackboneReport:
+    """What `load_backbone` did: the file, the layout detected, and the keys loaded, missing and
+    unexpected (classifier layers and num_batches_tracked are not counted)."""
+
     file: str
     layout: str
     loaded: list[str] = field(default_factory=list)
@@ -35,6 +38,7 @@ class BackboneReport:
     unexpected: list[str] = field(default_factory=list)   # in the file, not in the network
 
     def summary(self) -> str:
+        """One log line: file, layout, counts of loaded/missing/unexpected tensors, a missing example."""
         return (f"{self.file}: {self.layout} backbone weights, {len(self.loaded)} tensors loaded, "
                 f"{len(self.missing)} missing, {len(self.unexpected)} unexpected"
                 + (f" (e.g. missing {self.missing[0]})" if self.missing else ""))
@@ -55,6 +59,7 @@ def unwrap(state: Any, source: str) -> dict[str, torch.Tensor]:
 
 
 def detect_layout(keys: list[str]) -> str:
+    """'mmdet/mmpose', 'HRNet', 'torchvision/timm ResNet' or 'unknown', from the key names alone."""
     if any(k.startswith("backbone.") for k in keys):
         return "mmdet/mmpose"
     if any(k.startswith("stage2.") or k.startswith("transition1.") for k in keys):
@@ -71,6 +76,8 @@ def backbone_of(model: nn.Module) -> nn.Module:
 
 
 def load_backbone(model: nn.Module, path: str | Path) -> BackboneReport:
+    """Load a backbone file into `backbone_of(model)` in place (strict=False, cast to the network's
+    dtypes); ValueError on an unknown layout, a shape mismatch, or no matching key at all."""
     source = str(path)
     tensors = unwrap(load_runner_checkpoint(path, "backbone weights"), source)
     layout = detect_layout(list(tensors))

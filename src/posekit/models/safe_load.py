@@ -31,6 +31,7 @@ class Placeholder:
     nothing and runs nothing."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Placeholder":
+        """A bare instance, whatever arguments the unpickler passes."""
         return object.__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -8,10 +8,15 @@ import torch
 from torch import nn
 
 from posekit.models.backbones.resnet import ResNet
-from posekit.models.zoo import register_model
+from posekit.models.zoo import TOPDOWN, register_model
 
 
 class SimpleBaseline(nn.Module):
+    """ResNet-`depth` + `num_deconv` deconvolutions (each doubling the size) + 1x1 conv to K heatmaps.
+
+    `features` and `head` split the forward pass so that strategies can reuse the backbone output.
+    """
+
     def __init__(self, num_keypoints: int, depth: int = 50, deconv_channels: int = 256, num_deconv: int = 3):
         super().__init__()
         self.backbone = ResNet(depth)
@@ -34,12 +39,15 @@ class SimpleBaseline(nn.Module):
         nn.init.zeros_(self.final_layer.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, C, H/32, W/32) backbone features (C 512 or 2048)."""
         return self.backbone(x)
 
     def head(self, feature: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) features -> (B, K, h * 2^num_deconv, w * 2^num_deconv) heatmaps."""
         return self.final_layer(self.deconv_layers(feature))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, K, H/4, W/4) heatmaps (with the default 3 deconvolutions)."""
         return self.head(self.features(x))
 
 
@@ -48,9 +56,10 @@ HEATMAP_CODEC = {"name": "heatmap", "output_stride": 4, "sigma": 2.0, "mode": "u
 
 
 for _depth in (18, 50, 101):
-    def _builder(num_keypoints: int, input_size: tuple[int, int], depth: int = _depth, **params) -> nn.Module:
-        return SimpleBaseline(num_keypoints, depth=depth, **params)
+    def _builder(num_keypoints: int, input_size: tuple[int, int], depth: int = _depth, deconv_channels: int = 256,
+                 num_deconv: int = 3) -> nn.Module:
+        return SimpleBaseline(num_keypoints, depth=depth, deconv_channels=deconv_channels, num_deconv=num_deconv)
 
-    register_model(f"simplebaseline-res{_depth}", paradigm="topdown", input_size=(192, 256), keypoint_set="coco17",
+    register_model(f"simplebaseline-res{_depth}", estimator=TOPDOWN, input_size=(192, 256), keypoint_set="coco17",
                    codec=HEATMAP_CODEC,
                    description=f"SimpleBaseline ResNet-{_depth} + 3 deconvs (heatmaps at stride 4)")(_builder)

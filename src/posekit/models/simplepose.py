@@ -21,13 +21,16 @@ from posekit.codecs import build_codec
 from posekit.data.datasets import IMAGENET_MEAN, IMAGENET_STD
 from posekit.keypoints import get_keypoint_set
 from posekit.models.backbones.hourglass import ConvBlock, Hourglass, SELayer, Stem
-from posekit.models.zoo import register_model
+from posekit.models.zoo import SIMPLEPOSE, register_model
 
 
 INPUT_FORMATS = ("imagenet_rgb", "bgr01")
 
 
 class IMHN(nn.Module):
+    """The stacked identity-mapping hourglass network; `out_channels` from `simplepose_channels`,
+    `input_format` as in the module docstring."""
+
     def __init__(self, out_channels: int, nstack: int = 4, width: int = 256, increase: int = 128,
                  depth: int = 4, stem_first: int = 64, input_format: str = "imagenet_rgb"):
         super().__init__()
@@ -68,6 +71,8 @@ class IMHN(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, images: torch.Tensor) -> list[list[torch.Tensor]]:
+        """(B, 3, H, W) ImageNet-normalised images -> per stack, depth + 1 maps; scale s is
+        (B, out_channels, H/4/2^s, W/4/2^s)."""
         if self.input_format == "bgr01":
             images = (images * self.input_scale + self.input_shift).flip(1)
         x = self.stem(images)
@@ -95,24 +100,25 @@ def simplepose_channels(keypoint_set: str) -> int:
 
 
 def _builder(nstack: int, width: int, increase: int, stem_first: int):
-    def build(num_keypoints: int, input_size: tuple[int, int], keypoint_set: str = "coco17", **params) -> nn.Module:
+    def build(num_keypoints: int, input_size: tuple[int, int], keypoint_set: str = "coco17", nstack: int = nstack,
+              width: int = width, increase: int = increase, depth: int = 4, stem_first: int = stem_first,
+              input_format: str = "imagenet_rgb") -> nn.Module:
         # The output channels depend on the set's limb list, so the set is named, never guessed from
         # the count (CrowdPose and LSP both have 14 joints, in different orders and limbs).
         name = keypoint_set.name if hasattr(keypoint_set, "name") else keypoint_set
         if get_keypoint_set(name).num_keypoints != num_keypoints:
             raise ValueError(f"simplepose: keypoint_set '{name}' has {get_keypoint_set(name).num_keypoints} "
                              f"keypoints, not {num_keypoints}; pass the set the model is for")
-        args = dict(nstack=nstack, width=width, increase=increase, stem_first=stem_first)
-        args.update(params)
-        return IMHN(simplepose_channels(name), **args)
+        return IMHN(simplepose_channels(name), nstack=nstack, width=width, increase=increase, depth=depth,
+                    stem_first=stem_first, input_format=input_format)
     return build
 
 
 _CODEC = {"name": "simplepose", "stride": 4, "sigma": 9.0, "limb_sigma": 7.0}
 
-register_model("simplepose-imhn", paradigm="bottomup", input_size=(512, 512), keypoint_set="coco17",
+register_model("simplepose-imhn", estimator=SIMPLEPOSE, input_size=(512, 512), keypoint_set="coco17",
                codec=_CODEC, description="Simple Pose IMHN: 4 stacks, depth 4, 256+128k channels, "
                "30 body parts + 18 keypoints + 2")(_builder(4, 256, 128, 64))
-register_model("simplepose-imhn-s", paradigm="bottomup", input_size=(256, 256), keypoint_set="coco17",
+register_model("simplepose-imhn-s", estimator=SIMPLEPOSE, input_size=(256, 256), keypoint_set="coco17",
                codec=_CODEC, description="small IMHN for CPU runs: 2 stacks, 64+32k channels")(
     _builder(2, 64, 32, 16))

@@ -26,12 +26,15 @@ class HeatmapDecoder:
         self.stride = (inp - 1) / (out - 1) if mode == "udp" else inp / out
 
     def flip_average(self, heatmaps: np.ndarray, flipped: np.ndarray, flip_index: np.ndarray) -> np.ndarray:
+        """Mean of heatmaps (B, K, h, w) and the mirrored input's maps, mirrored back and re-indexed."""
         back = flipped[..., ::-1][:, flip_index]
         if self.mode == "msra":  # MSRA maps mirror one pixel off (HeatmapCodec.flip_heatmaps)
             back = np.concatenate([back[..., :1], back[..., :-1]], axis=-1)
         return 0.5 * (heatmaps + back)
 
     def decode(self, heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Heatmaps (B, K, h, w) -> keypoints (B, K, 2) float32 in input (crop) pixels and scores (B, K),
+        the maxima of the unrefined maps."""
         b, k, h, w = heatmaps.shape
         maps = np.ascontiguousarray(heatmaps, dtype=np.float32).reshape(b * k, h, w)
         locations, scores = heatmap_maximum(maps)

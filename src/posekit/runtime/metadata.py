@@ -18,6 +18,8 @@ _TEXT = ("paradigm", "model", "keypoint_set", "codec", "posekit_version")
 
 @dataclass(frozen=True)
 class ModelMetadata:
+    """Everything besides the graph that running an exported model needs; one ONNX metadata key per field."""
+
     paradigm: str                            # topdown | bottomup
     model: str                               # zoo name, e.g. rtmpose-t
     keypoint_set: str                        # keypoint set name
@@ -33,6 +35,8 @@ class ModelMetadata:
     keypoint_threshold: float = 0.3          # score above which a keypoint is drawn by default
 
     def to_props(self) -> dict[str, str]:
+        """String key/value pairs for metadata_props: text fields as they are, the rest as JSON, plus
+        the format version."""
         props = {FORMAT_KEY: str(FORMAT_VERSION)}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -41,6 +45,8 @@ class ModelMetadata:
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str) -> "ModelMetadata":
+        """Read back `to_props`'s pairs; ValueError naming `source` if posekit metadata is missing, newer
+        than this version, incomplete or malformed. Fields added later take their defaults."""
         if FORMAT_KEY not in props:
             raise ValueError(f"{source}: an ONNX model without posekit metadata; make one with `posekit export`")
         if not props[FORMAT_KEY].isdigit() or int(props[FORMAT_KEY]) > FORMAT_VERSION:

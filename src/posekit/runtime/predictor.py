@@ -13,10 +13,10 @@ import numpy as np
 
 from posekit.data.records import Persons
 from posekit.data.transforms.geometry import refine_box
+from posekit.data.transforms.preprocess import Preprocess, crop_batch, to_image
 from posekit.keypoints import KeypointSet
 from posekit.runtime.decode import build_decoder
 from posekit.runtime.metadata import ModelMetadata
-from posekit.runtime.preprocess import crop_batch, crop_warps, to_image
 
 ImageLike = Union[str, Path, np.ndarray]
 # COCO-style rescoring, as TopDownEstimator.predict: mean of the keypoint scores above this.
@@ -38,6 +38,8 @@ class RuntimePredictor:
             raise ValueError(f"{path}: a {meta.paradigm} model ({meta.model}); posekit.runtime runs top-down models "
                              "only (run bottom-up ones with posekit.load(CHECKPOINT))")
         self.decoder = build_decoder(meta.codec, meta.codec_params, str(path))
+        # The torch Predictor's crops, value for value: the same preprocessing module makes them.
+        self.preprocessing = Preprocess(meta.input_size, meta.bbox_padding)
         image_input = self.session.get_inputs()[0]
         if list(image_input.shape[2:]) != [meta.input_size[1], meta.input_size[0]]:
             raise ValueError(f"{path}: the graph takes {image_input.shape[2:]} (h, w) crops but its metadata "
@@ -54,6 +56,7 @@ class RuntimePredictor:
 
     @property
     def input_size(self) -> tuple[int, int]:
+        """Crop size (w, h) in pixels, from the file's metadata."""
         return self.metadata.input_size
 
     def __repr__(self) -> str:
@@ -62,6 +65,8 @@ class RuntimePredictor:
 
     def __call__(self, images: ImageLike | list[ImageLike], boxes: np.ndarray | None = None,
                  rgb: bool = False) -> Persons | list[Persons]:
+        """Persons in one image (keypoints (K, 3) x, y, score in image pixels, bbox, score), or one
+        such list per image for a list; `boxes` apply to every image of a list."""
         if isinstance(images, (list, tuple)):
             return [self._one(image, boxes, rgb) for image in images]
         return self._one(images, boxes, rgb)
@@ -99,7 +104,7 @@ class RuntimePredictor:
 
     def preprocess(self, image: np.ndarray, boxes: np.ndarray, rgb: bool) -> tuple[np.ndarray, np.ndarray]:
         """Normalised crops (N, 3, h, w) and the warps (N, 2, 3) that made them."""
-        warps = crop_warps(boxes, self.input_size, self.metadata.bbox_padding)
+        warps = np.stack([self.preprocessing.crop_warp(box[:4]) for box in boxes])
         return crop_batch(image, warps, self.input_size, rgb), warps
 
     def infer(self, batch: np.ndarray) -> Any:
@@ -117,6 +122,8 @@ class RuntimePredictor:
         return self.decoder.flip_average(tuple(plain), tuple(mirrored), self.flip_index)
 
     def decode(self, outputs: Any, warps: np.ndarray, boxes: np.ndarray) -> Persons:
+        """One person per box: keypoints (K, 3) float32 in image pixels (through `warps`), and score =
+        box score x mean of the keypoint scores above CONFIDENT_KEYPOINT (0 if none)."""
         keypoints, scores = self.decoder.decode(outputs)
         points = to_image(keypoints, warps)
         scores = scores.astype(np.float64)

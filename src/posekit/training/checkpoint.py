@@ -32,6 +32,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """A posekit training checkpoint, read weights-only; FileNotFoundError, or a one-line ValueError
+    for an unreadable file or one without the 'strategy' entry posekit writes."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
@@ -42,6 +44,17 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     if not isinstance(state, dict) or "strategy" not in state:
         raise ValueError(f"{path}: not a posekit training checkpoint (no 'strategy' entry)")
     return state
+
+
+def network_record(networks: dict[str, tuple[str, dict]]) -> dict[str, dict[str, Any]]:
+    """A strategy's networks() as checkpoint metadata: {slot: {"model": zoo name, "params": {...}}}."""
+    return {slot: {"model": name, "params": dict(params)} for slot, (name, params) in networks.items()}
+
+
+def recorded_networks(state: dict[str, Any]) -> dict[str, tuple[str, dict]]:
+    """{slot: (zoo name, params)} a checkpoint records; empty for checkpoints written before the record."""
+    record = state.get("metadata", {}).get("networks", {})
+    return {slot: (entry["model"], dict(entry["params"])) for slot, entry in record.items()}
 
 
 def rng_state() -> dict[str, Any]:
@@ -56,6 +69,7 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what `rng_state` saved; the CUDA states only where saved and CUDA is available."""
     random.setstate(state["python"])
     name, keys, pos, has_gauss, gauss = state["numpy"]
     np.random.set_state((name, keys.cpu().numpy().astype(np.uint32), pos, has_gauss, gauss))

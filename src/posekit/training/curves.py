@@ -11,11 +11,14 @@ from matplotlib.ticker import MaxNLocator
 
 
 def read_metrics(path: str | Path) -> list[dict]:
+    """The records of a JSON-lines file, in order; blank lines skipped."""
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
 def plot_curves(metrics_path: str | Path, png_path: str | Path, max_metrics: int = 8) -> None:
+    """Write a 1000x400 PNG: training losses by iteration (left), up to `max_metrics` validation
+    metrics by epoch (right); replaced atomically so a viewer never reads a partial file."""
     rows = read_metrics(metrics_path)
     train = [r for r in rows if r.get("type") == "train"]
     epochs = [r for r in rows if r.get("type") == "epoch"]

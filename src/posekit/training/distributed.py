@@ -19,6 +19,9 @@ from torch.utils.data import Dataset, DistributedSampler
 
 @dataclass(frozen=True)
 class DistInfo:
+    """This process's global rank, rank on its node (its CUDA device index), the number of
+    processes, and the device it trains on."""
+
     rank: int
     local_rank: int
     world_size: int
@@ -41,22 +44,27 @@ def init_from_env(timeout: timedelta = timedelta(hours=2)) -> DistInfo:
 
 
 def is_distributed() -> bool:
+    """True inside an initialised process group of more than one process."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def rank() -> int:
+    """Global rank of this process; 0 when not distributed."""
     return dist.get_rank() if is_distributed() else 0
 
 
 def world_size_() -> int:
+    """Number of processes in the group; 1 when not distributed."""
     return dist.get_world_size() if is_distributed() else 1
 
 
 def is_main() -> bool:
+    """True on rank 0, the process that logs, validates and writes checkpoints."""
     return rank() == 0
 
 
 def barrier() -> None:
+    """Wait until every rank gets here; a no-op when not distributed."""
     if is_distributed():
         dist.barrier()
 
@@ -85,6 +93,7 @@ class ResampledSampler(torch.utils.data.Sampler):
         self.size, self.num_samples, self.seed, self.epoch = len(dataset), int(num_samples), int(seed), 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Reseed the next iteration for `epoch`; call it before each epoch, as for DistributedSampler."""
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
@@ -96,6 +105,7 @@ class ResampledSampler(torch.utils.data.Sampler):
 
 
 def all_gather_objects(obj: Any) -> list[Any]:
+    """Every rank's picklable `obj`, in rank order, on every rank; [obj] when not distributed."""
     if not is_distributed():
         return [obj]
     out: list[Any] = [None] * dist.get_world_size()
@@ -113,5 +123,6 @@ def all_ranks_true(flag: bool, device: torch.device) -> bool:
 
 
 def cleanup() -> None:
+    """Destroy the process group if one was initialised; safe to call in single-process runs."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -16,6 +16,8 @@ from torch import nn
 
 
 class ModelEMA:
+    """The averaged copy (`module`, eval mode, no gradients) of a network, advanced by `update`."""
+
     def __init__(self, module: nn.Module, momentum: float = 2e-4, gamma: float = 2000.0):
         if not 0.0 < momentum < 1.0:
             raise ValueError(f"ema_momentum must be in (0, 1), got {momentum}")
@@ -25,10 +27,12 @@ class ModelEMA:
         self.steps = 0
 
     def step_momentum(self, step: int) -> float:
+        """m_n of the module docstring: the weight of the source's value at update `step` (~1 early, -> momentum)."""
         return (1.0 - self.momentum) * math.exp(-(1.0 + step) / self.gamma) + self.momentum
 
     @torch.no_grad()
     def update(self, source: nn.Module) -> None:
+        """Move the average towards `source` (the unwrapped training network, same state-dict keys)."""
         src = source.state_dict()
         weight = self.step_momentum(self.steps)
         for name, avg in self.module.state_dict().items():
@@ -40,8 +44,10 @@ class ModelEMA:
         self.steps += 1
 
     def state_dict(self) -> dict[str, Any]:
+        """{"module": the averaged weights, "steps": updates so far}, for checkpoints."""
         return {"module": self.module.state_dict(), "steps": self.steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` saved, so a resumed run continues the momentum schedule."""
         self.module.load_state_dict(state["module"])
         self.steps = state["steps"]

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from posekit.config import TrainConfig, to_dict
 from posekit.estimators.base import Estimator
 from posekit.training import distributed
-from posekit.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from posekit.training.checkpoint import load_checkpoint, network_record, rng_state, save_checkpoint, set_rng_state
 from posekit.training.curves import plot_curves
 from posekit.training.ema import ModelEMA
 from posekit.training.precise_bn import recompute_batchnorm
@@ -48,6 +48,8 @@ class NonFiniteLossError(RuntimeError):
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python's, numpy's and torch's global generators; `deterministic` also makes cuDNN and
+    cuBLAS pick deterministic kernels (slower, and an op without one raises)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -59,6 +61,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
 
 def build_optimizer(cfg: TrainConfig, groups: list[dict]) -> torch.optim.Optimizer:
+    """Adam, AdamW, or else SGD with cfg.momentum, at cfg.lr; the groups carry their own weight decay."""
     if cfg.optimizer == "adam":
         return torch.optim.Adam(groups, lr=cfg.lr)
     if cfg.optimizer == "adamw":
@@ -67,6 +70,7 @@ def build_optimizer(cfg: TrainConfig, groups: list[dict]) -> torch.optim.Optimiz
 
 
 def to_device(obj: Any, device: torch.device) -> Any:
+    """`obj` with every tensor inside nested dicts, lists and tuples moved (non-blocking); other values kept."""
     if isinstance(obj, torch.Tensor):
         return obj.to(device, non_blocking=True)
     if isinstance(obj, dict):
@@ -77,6 +81,11 @@ def to_device(obj: Any, device: torch.device) -> Any:
 
 
 class Trainer:
+    """Trains a strategy on `train_loader`, writing last.pt, best.pt, metrics.jsonl and curves.png to
+    out_dir. `evaluate(estimator, flip_test)` returns validation metrics (rank 0 only); resume=True
+    requires out_dir/last.pt, another true value ("auto") resumes only where it exists;
+    `checkpoint_interval` > 0 also saves last.pt every that many iterations."""
+
     def __init__(self, cfg: TrainConfig, strategy: Strategy, train_loader: DataLoader, out_dir: str | Path,
                  evaluate: EvaluateFn | None = None, train_sampler: Any = None, checkpoint_interval: int = 0,
                  resume: bool | str = False, device: torch.device | str | None = None,
@@ -133,6 +142,8 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------- loop
     def fit(self) -> dict[str, Any]:
+        """Train from the current (or resumed) epoch up to cfg.epochs (or cfg.stop_epoch); returns the
+        epoch and iteration counts, the metric's name, best value and epoch, and the last metrics."""
         last = min(self.cfg.epochs, self.cfg.stop_epoch) if self.cfg.stop_epoch > 0 else self.cfg.epochs
         for epoch in range(self.epoch, last):
             self._train_epoch(epoch)
@@ -323,7 +334,9 @@ class Trainer:
             "metric_name": self.metric_name, "last_metrics": self.last_metrics, "epoch_sums": self.epoch_sums,
             "log_window": self.window,
             "metrics_bytes": self.metrics_path.stat().st_size if self.metrics_path.exists() else 0,
-            "config": to_dict(self.cfg), "metadata": self.metadata,
+            "config": to_dict(self.cfg),
+            # Each network's zoo model: any one of them loads without knowing the strategy.
+            "metadata": {**self.metadata, "networks": network_record(self.strategy.networks())},
             "estimator_name": target_name, "estimator": deliverable.state_dict(),
         }
         for name in names:

@@ -18,6 +18,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 
 def batchnorm_layers(modules: Iterable[nn.Module]) -> list[_BatchNorm]:
+    """Every BatchNorm layer with running statistics in the modules, each once even where shared."""
     seen: dict[int, _BatchNorm] = {}
     for module in modules:
         for layer in module.modules():

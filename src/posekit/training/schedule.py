@@ -19,6 +19,8 @@ from posekit.config import TrainConfig
 
 
 class LrSchedule:
+    """The module docstring's schedule for a run of cfg.epochs epochs of `iters_per_epoch` iterations."""
+
     def __init__(self, cfg: TrainConfig, iters_per_epoch: int):
         if iters_per_epoch <= 0:
             raise ValueError(f"iters_per_epoch must be positive, got {iters_per_epoch}")
@@ -28,6 +30,7 @@ class LrSchedule:
         self.last_iteration = -1
 
     def factor(self, iteration: int) -> float:
+        """The multiplier of the base lr at global `iteration` (0-based): warm-up times main schedule."""
         cfg = self.cfg
         warmup = 1.0
         if cfg.warmup_iters > 0 and iteration < cfg.warmup_iters:
@@ -59,9 +62,11 @@ class LrSchedule:
         self.last_iteration = iteration
 
     def state_dict(self) -> dict[str, Any]:
+        """The last iteration applied and the epoch length, checked again on resume."""
         return {"last_iteration": self.last_iteration, "iters_per_epoch": self.iters_per_epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the last iteration; ValueError if the epoch length differs (the schedule would shift)."""
         if state["iters_per_epoch"] != self.iters_per_epoch:
             raise ValueError(f"checkpoint was trained with {state['iters_per_epoch']} iterations per epoch, "
                              f"this run has {self.iters_per_epoch}: the schedule would not continue")

@@ -12,8 +12,9 @@ from posekit.data.datasets.common import SeededDataset, as_tensors, normalize_im
 from posekit.data.datasets.masks import ignore_mask
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
-    apply_affine, compose_affine, flip_keypoints, get_warp_matrix, hflip_matrix, photometric,
+    Preprocess, apply_affine, compose_affine, flip_keypoints, get_warp_matrix, hflip_matrix, photometric,
 )
+from posekit.data.transforms.preprocess import warp_image
 
 
 class BottomUpDataset(SeededDataset):
@@ -23,12 +24,18 @@ class BottomUpDataset(SeededDataset):
     random affine of the whole image: a square region of side (short image side) * U(augment.scale)
     around the image centre, shifted by U(+-augment.translate) input pixels, rotated by
     U(+-augment.rotation) degrees with augment.rotation_prob; then the photometric options if set.
-    Validation: the whole image, long side fitted to the input, centred and zero-padded.
+    Training without `augment`: the whole image, long side fitted to the square input, centred and
+    zero-padded.
 
     The codec gets keypoints (N, K, 2) in input pixels and visible (N, K) for up to max_people
     non-crowd persons with labelled keypoints (keypoints that leave the input become invisible).
     `masks` holds one float32 (h, w) mask per codec.output_sizes entry: 0 on crowd regions and on
     persons without keypoints, 1 elsewhere (the padding outside the image included).
+
+    Validation (train=False) feeds the network what `posekit predict` feeds it: `self.preprocess`'s
+    published test resize (posekit.data.transforms.preprocess), so its size varies with the image's
+    aspect ratio (batch size 1). Its samples hold only what prediction needs: `image`, `image_id`,
+    `warp`; a target of the codec's fixed size would not fit the resized image.
     """
 
     def __init__(self, data: PoseData, input_size: int | Sequence[int], codec: Any,
@@ -45,6 +52,7 @@ class BottomUpDataset(SeededDataset):
             raise DataError(f"{data.source or 'dataset'}: no images")
         self.data = data
         self.input_size = size
+        self.preprocess = Preprocess(size)
         self.codec = codec
         self.augment = augment
         self.train = train
@@ -68,16 +76,18 @@ class BottomUpDataset(SeededDataset):
     def _sample(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         record = self.data.records[self.indices[index]]
         image = self._load_image(index)
+        if not self.train:
+            return self._test_sample(record, image)
         height, width = image.shape[:2]
         side_out = self.input_size[0]
         persons = [p for p in record.persons if not p.iscrowd and p.num_keypoints > 0][:self.max_people]
         k = self.data.keypoint_set.num_keypoints
         keypoints = np.array([p.keypoints[:, :2] for p in persons], dtype=np.float64).reshape(-1, k, 2)
         visible = np.array([p.keypoints[:, 2] > 0 for p in persons], dtype=np.float32).reshape(-1, k)
-        center = np.array([width * 0.5, height * 0.5])  # as a box (0, 0, w, h): val is exact at equal size
+        center = np.array([width * 0.5, height * 0.5])  # as a box (0, 0, w, h): exact at equal size
         pre_flip = np.eye(2, 3)
         angle = 0.0
-        aug = self.augment if self.train else None
+        aug = self.augment
         if aug is not None:
             if rng.random() < aug.flip:
                 keypoints, visible = flip_keypoints(keypoints, visible, width, self.flip_index)
@@ -91,7 +101,7 @@ class BottomUpDataset(SeededDataset):
             side = float(max(width, height))
         inner = get_warp_matrix(center, (side, side), angle, self.input_size)
         warp = compose_affine(inner, pre_flip)
-        warped = cv2.warpAffine(image, warp, self.input_size, flags=cv2.INTER_LINEAR)
+        warped = warp_image(image, warp, self.input_size)
         if aug is not None:
             warped = photometric(warped, rng, aug.hsv, aug.blur, aug.coarse_dropout)
         points = apply_affine(keypoints, inner).astype(np.float32)
@@ -104,6 +114,10 @@ class BottomUpDataset(SeededDataset):
         sample["image_id"] = int(record.image_id)
         sample["warp"] = torch.from_numpy(warp)
         return sample
+
+    def _test_sample(self, record, image: np.ndarray) -> dict[str, Any]:
+        resized, warp = self.preprocess.resize_image(image)
+        return {"image": normalize_image(resized), "image_id": int(record.image_id), "warp": torch.from_numpy(warp)}
 
     def _masks(self, record, height: int, width: int, warp: np.ndarray) -> list[torch.Tensor]:
         ignored = ignore_mask(record, height, width)

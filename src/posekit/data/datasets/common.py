@@ -11,23 +11,18 @@ from torch.utils.data import Dataset
 
 from posekit.data.io import load_image
 from posekit.data.records import DataError
+from posekit.data.transforms.preprocess import IMAGENET_MEAN, IMAGENET_STD, normalize
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255.0
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255.0
-_MEAN_CHW = IMAGENET_MEAN[:, None, None]
-_INV_STD_CHW = (1.0 / IMAGENET_STD)[:, None, None]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "SeededDataset", "as_tensors", "normalize_image"]
 
 
 def normalize_image(image: np.ndarray) -> torch.Tensor:
-    """RGB uint8 (H, W, 3) -> float32 (3, H, W) normalised by ImageNet mean/std."""
-    # Transposing the uint8 image before the float maths is ~8x faster than the other way round.
-    out = np.ascontiguousarray(image.transpose(2, 0, 1)).astype(np.float32)
-    out -= _MEAN_CHW
-    out *= _INV_STD_CHW
-    return torch.from_numpy(out)
+    """RGB uint8 (H, W, 3) -> float32 (3, H, W) normalised by ImageNet mean/std (preprocess.normalize)."""
+    return torch.from_numpy(normalize(image))
 
 
 def as_tensors(arrays: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Each numpy array as a tensor of the same dtype (made contiguous first: from_numpy needs it)."""
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
 
 
@@ -56,6 +51,7 @@ class SeededDataset(Dataset):
         self._blank_files: set[str] = set()
 
     def set_epoch(self, epoch: int) -> None:
+        """Reseed for `epoch` and pick the augmentation stage (`augment_stages`) it falls in."""
         self.epoch = int(epoch)
         if not hasattr(self, "_first_epoch"):  # set before workers copy the dataset, so they inherit it
             self._first_epoch = self.epoch
@@ -64,6 +60,7 @@ class SeededDataset(Dataset):
             self.augment = [aug for start, aug in sorted(stages, key=lambda s: s[0]) if start <= epoch][-1]
 
     def rng(self, index: int) -> np.random.Generator:
+        """The generator of sample `index` in the current epoch, seeded by (seed, epoch, index)."""
         return np.random.default_rng((self.seed, self.epoch, int(index)))
 
     def _file(self, index: int) -> str:

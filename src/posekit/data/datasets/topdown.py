@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import cv2
 import numpy as np
 import torch
 
@@ -12,9 +11,10 @@ from posekit.config import AugmentConfig
 from posekit.data.datasets.common import SeededDataset, as_tensors, normalize_image
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
-    apply_affine, bbox_xywh_to_center_scale, body_halves, compose_affine, flip_keypoints, get_warp_matrix,
+    BBOX_PADDING, Preprocess, apply_affine, body_halves, compose_affine, flip_keypoints, get_warp_matrix,
     half_body_center_scale, half_body_ids, hflip_matrix, photometric, random_scale_rotation,
 )
+from posekit.data.transforms.preprocess import warp_image
 
 # A box given with detections: image_id -> [(xywh, score), ...]
 Boxes = dict[int, Sequence[tuple[Sequence[float], float]]]
@@ -44,10 +44,12 @@ class TopDownDataset(SeededDataset):
     joints; validation: every non-crowd person with a labelled joint, or every box of `boxes` when
     detections are given).
 
-    The crop is the person box padded by augment.bbox_padding (1.25 without a config) and grown to the
-    input's aspect ratio, warped with get_warp_matrix (standard, not UDP). Training augmentation, in
-    mmpose's order: flip (mirrors the image, the keypoints and the box centre; folded into the one
-    warp), half-body, scale/rotation/shift of the box, then HSV, blur and CoarseDropout on the crop.
+    The crop is `self.preprocess`'s (posekit.data.transforms.preprocess, what inference crops with): the
+    person box padded by augment.bbox_padding (BBOX_PADDING without a config) and grown to the input's
+    aspect ratio, warped with get_warp_matrix (standard, not UDP). Training augmentation starts from that
+    centre and scale, in mmpose's order: flip (mirrors the image, the keypoints and the box centre;
+    folded into the one warp), half-body, scale/rotation/shift of the box, then HSV, blur and
+    CoarseDropout on the crop.
     Keypoints that leave the crop get keypoints_visible = 0. With train=False only bbox_padding of
     `augment` is used.
     """
@@ -95,6 +97,11 @@ class TopDownDataset(SeededDataset):
                                                float(bbox[2] * bbox[3])))
         return instances
 
+    @property
+    def preprocess(self) -> Preprocess:
+        """The crop without augmentation; a property, since set_epoch may switch `augment` (its padding)."""
+        return Preprocess(self.input_size, self.augment.bbox_padding if self.augment is not None else BBOX_PADDING)
+
     def __len__(self) -> int:
         return len(self.instances)
 
@@ -111,8 +118,7 @@ class TopDownDataset(SeededDataset):
         width = image.shape[1]
         in_w, in_h = self.input_size
         aug = self.augment if self.train else None
-        padding = self.augment.bbox_padding if self.augment is not None else 1.25
-        center, scale = bbox_xywh_to_center_scale(inst.bbox, in_w / in_h, padding)
+        center, scale = self.preprocess.center_scale(inst.bbox)
         keypoints = inst.keypoints[:, :2].astype(np.float64)
         visible = (inst.keypoints[:, 2] > 0).astype(np.float32)
         pre_flip = np.eye(2, 3)
@@ -131,10 +137,11 @@ class TopDownDataset(SeededDataset):
             if aug.translate > 0:  # translate is in input pixels
                 center = center + rng.uniform(-aug.translate, aug.translate, 2) * scale[0] / in_w
         # `inner` maps the (possibly mirrored) image to the input; `warp` includes the mirror, so it
-        # maps the original image, as the batch contract says.
+        # maps the original image, as the batch contract says. Without augmentation both are exactly
+        # self.preprocess.crop_warp(bbox), the warp a Predictor crops the same box with.
         inner = get_warp_matrix(center, scale, angle, self.input_size)
         warp = compose_affine(inner, pre_flip)
-        crop = cv2.warpAffine(image, warp, self.input_size, flags=cv2.INTER_LINEAR)
+        crop = warp_image(image, warp, self.input_size)
         if aug is not None:
             crop = photometric(crop, rng, aug.hsv, aug.blur, aug.coarse_dropout)
         points = apply_affine(keypoints, inner).astype(np.float32)

@@ -15,7 +15,7 @@ from posekit.data.datasets.topdown import clip_bbox
 from posekit.data.io import load_image
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
-    apply_affine, bbox_xywh_to_center_scale, compose_affine, flip_keypoints, get_warp_matrix, hflip_matrix, photometric,
+    BBOX_PADDING, Preprocess, apply_affine, compose_affine, flip_keypoints, get_warp_matrix, hflip_matrix, photometric,
     random_scale_rotation,
 )
 
@@ -96,13 +96,12 @@ class UnlabeledDataset(SeededDataset):
         item = self.items[index]
         image = load_image(item.file_name)
         height, width = image.shape[:2]
-        in_w, in_h = self.input_size
         aug = self.augment
-        if item.bbox is None:
-            center, scale = bbox_xywh_to_center_scale((0, 0, width, height), in_w / in_h, padding=1.0)
-        else:
-            padding = aug.bbox_padding if aug is not None else 1.25
-            center, scale = bbox_xywh_to_center_scale(item.bbox, in_w / in_h, padding)
+        if item.bbox is None:  # the whole image, unpadded
+            center, scale = Preprocess(self.input_size, 1.0).center_scale((0, 0, width, height))
+        else:  # the top-down crop of the box, as labelled data and inference make it
+            padding = aug.bbox_padding if aug is not None else BBOX_PADDING
+            center, scale = Preprocess(self.input_size, padding).center_scale(item.bbox)
         pre_flip = np.eye(2, 3)
         angle = 0.0
         if aug is not None:

@@ -24,19 +24,23 @@ PART_FIELDS = ("foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
 
 
 def is_id(value: Any) -> bool:
+    """True for a JSON integer within int64 (not a bool, not 1.0)."""
     return type(value) is int and abs(value) <= MAX_ID
 
 
 def is_number(value: Any) -> bool:
+    """True for a finite int or float (not a bool, not a numeric string)."""
     return type(value) in (int, float) and math.isfinite(value)
 
 
 def show(value: Any) -> str:
+    """repr(value) cut to 40 characters, for error messages."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def check_id(name: str, where: str, entry: dict, key: str) -> int:
+    """entry[key] as an id; DataError naming file `name`, entry `where` and the key if missing or not an integer."""
     if key not in entry:
         raise DataError(f"{name}: {where} is missing key '{key}'")
     if not is_id(entry[key]):
@@ -93,6 +97,7 @@ def keypoint_triplets(name: str, where: str, key: str, value: Any, size: tuple[i
 
 
 def check_bbox(name: str, where: str, value: Any) -> np.ndarray:
+    """A COCO bbox as (4,) float64 x, y, w, h with w, h >= 0; DataError otherwise."""
     box = numbers(name, where, "bbox", value, "4 numbers x, y, w, h")
     if box.shape != (4,) or (box[2:] < 0).any():
         raise DataError(f"{name}: {where}: 'bbox' must be 4 finite numbers x, y, w, h with w, h >= 0, "

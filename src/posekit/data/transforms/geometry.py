@@ -23,7 +23,7 @@ _LOWER_WORDS = ("hip", "knee", "ankle", "pelvis", "foot", "toe", "heel")
 
 
 def bbox_xywh_to_center_scale(bbox: Sequence[float], aspect_ratio: float,
-                              padding: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
+                              padding: float) -> tuple[np.ndarray, np.ndarray]:
     """Centre (2,) and scale (w, h) (2,) of a box, padded, with the shorter side grown so that
     w / h == aspect_ratio (the network input's width / height), as mmpose's GetBBoxCenterScale +
     TopdownAffine do."""
@@ -73,6 +73,7 @@ def get_warp_matrix(center: Sequence[float], scale: Sequence[float], rot_deg: fl
 
 
 def invert_affine(warp: np.ndarray) -> np.ndarray:
+    """The inverse of a 2x3 affine, as a 2x3 float64 array."""
     full = np.vstack([np.asarray(warp, dtype=np.float64), [0.0, 0.0, 1.0]])
     return np.linalg.inv(full)[:2]
 
@@ -103,6 +104,7 @@ def flip_keypoints(keypoints: np.ndarray, visible: np.ndarray, width: int,
 
 
 def flip_image(image: np.ndarray) -> np.ndarray:
+    """Mirror an (H, W, ...) image left-right, as a contiguous copy."""
     return np.ascontiguousarray(image[:, ::-1])
 
 

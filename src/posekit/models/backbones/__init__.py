@@ -1,0 +1,1 @@
+"""Feature extractors: ResNet, HRNet, CSPNeXt and the Simple Pose hourglass blocks."""

@@ -27,6 +27,7 @@ class ConvBNAct(nn.Module):
         self.activate = nn.SiLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H/stride, W/stride); 'same' padding."""
         return self.activate(self.bn(self.conv(x)))
 
 
@@ -39,6 +40,7 @@ class DepthwiseSeparableConv(nn.Module):
         self.pointwise_conv = ConvBNAct(in_channels, out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H, W)."""
         return self.pointwise_conv(self.depthwise_conv(x))
 
 
@@ -52,6 +54,7 @@ class CSPNeXtBlock(nn.Module):
         self.add_identity = add_identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W); the shortcut is added only where `add_identity`."""
         out = self.conv2(self.conv1(x))
         return out + x if self.add_identity else out
 
@@ -66,6 +69,7 @@ class ChannelAttention(nn.Module):
         self.act = nn.Hardsigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W), each channel scaled by a weight in [0, 1]."""
         return x * self.act(self.fc(self.global_avgpool(x)))
 
 
@@ -83,6 +87,7 @@ class CSPLayer(nn.Module):
         self.attention = ChannelAttention(2 * mid) if channel_attention else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H, W)."""
         merged = torch.cat((self.blocks(self.main_conv(x)), self.short_conv(x)), dim=1)
         return self.final_conv(self.attention(merged))
 
@@ -102,6 +107,7 @@ class SPPBottleneck(nn.Module):
         self.conv2 = ConvBNAct(mid * (len(kernel_sizes) + 1), out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) -> (B, out_channels, H, W); the pools keep the size."""
         x = self.conv1(x)
         return self.conv2(torch.cat([x] + [pool(x) for pool in self.poolings], dim=1))
 
@@ -128,6 +134,7 @@ class CSPNeXt(nn.Module):
         self.out_channels = int(P5_STAGES[-1][1] * widen_factor)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, out_channels, H/32, W/32) features (1024 * widen_factor channels)."""
         x = self.stem(x)
         for stage in (self.stage1, self.stage2, self.stage3, self.stage4):
             x = stage(x)

@@ -30,6 +30,7 @@ class Residual(nn.Module):
         self.act = _lrelu()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, ins, H, W) -> (B, outs, H, W)."""
         return self.act(self.block(x) + self.skip(x))
 
 
@@ -61,6 +62,7 @@ class Stem(nn.Module):
         self.out_channels = 2 * width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, 2 * width, H/4, W/4): plain features, then the dilated branch's."""
         x = self.res2(self.pool(self.res1(self.conv1(x))))
         return torch.cat([x, self.dilated(x)], 1)
 
@@ -97,6 +99,7 @@ class Hourglass(nn.Module):
         return level["skip"](x) + level["refine"](self.upsample(level["up"](low)))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(B, width, H, W) -> depth + 1 maps; map s is (B, width + increase * s, H/2^s, W/2^s)."""
         inner: list[torch.Tensor] = []
         top = self._level(0, x, inner)
         return [top] + inner[::-1]
@@ -113,4 +116,5 @@ class SELayer(nn.Module):
                                 nn.Linear(channels // reduction, channels), nn.Sigmoid())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H, W), each channel scaled by its learned gate in (0, 1)."""
         return x * self.fc(x.mean((2, 3)))[:, :, None, None]

@@ -27,6 +27,8 @@ def _conv_bn(cin: int, cout: int, kernel: int, stride: int, relu: bool) -> nn.Se
 
 
 def make_blocks(block: type[BasicBlock] | type[Bottleneck], inplanes: int, planes: int, blocks: int) -> nn.Sequential:
+    """`blocks` stride-1 residual blocks, inplanes -> planes * block.expansion channels; the first
+    block gets a 1x1 conv + BN projection on its shortcut when the width changes."""
     downsample = None
     if inplanes != planes * block.expansion:
         downsample = nn.Sequential(nn.Conv2d(inplanes, planes * block.expansion, 1, bias=False),
@@ -63,6 +65,8 @@ class HighResolutionModule(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """One (B, channels[b], H/2^b, W/2^b) map per branch -> the fused maps, same shapes; only
+        the highest-resolution one (b = 0) where `multi_scale_output` is False."""
         xs = [branch(x) for branch, x in zip(self.branches, xs)]
         fused = []
         for i, row in enumerate(self.fuse_layers):
@@ -81,6 +85,7 @@ class HRNetSpec:
     blocks: int = 4
 
     def channels(self, stage: int) -> tuple[int, ...]:
+        """Branch widths of stage 2..4 (it has `stage` branches): width, 2 * width, 4 * width, ..."""
         return tuple(self.width * 2 ** b for b in range(stage))
 
 
@@ -122,6 +127,7 @@ class HRNet(nn.Module):
         self.out_channels = spec.width
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, width, H/4, W/4), the last stage's highest-resolution branch."""
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
         xs = [self.layer1(x)]
@@ -132,4 +138,5 @@ class HRNet(nn.Module):
         return xs[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, width, H/4, W/4) features; same as `forward_features`."""
         return self.forward_features(x)

@@ -7,6 +7,9 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
+    """Two 3x3 conv + BN (ResNet-18/34): inplanes -> planes channels, the first conv carries the
+    stride; `downsample` projects the shortcut where the shape changes."""
+
     expansion = 1
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
@@ -19,6 +22,7 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, inplanes, H, W) -> (B, planes, H/stride, W/stride)."""
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -26,6 +30,9 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
+    """1x1 -> 3x3 -> 1x1 conv + BN (ResNet-50 and up): inplanes -> 4 * planes channels, `planes`
+    inside; `downsample` projects the shortcut where the shape changes."""
+
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None):
@@ -41,6 +48,7 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, inplanes, H, W) -> (B, 4 * planes, H/stride, W/stride)."""
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -92,5 +100,6 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images -> (B, out_channels, H/32, W/32) features (512 or 2048 channels)."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))

@@ -1,0 +1,1 @@
+"""Prediction heads: RTMPose's RTMCC SimCC head and its gated attention unit."""

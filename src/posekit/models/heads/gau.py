@@ -19,6 +19,7 @@ class ScaleNorm(nn.Module):
         self.g = nn.Parameter(torch.ones(1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., dim) -> (..., dim), normalised over the last axis; the norm is clamped at eps."""
         norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True) * self.scale
         return x / norm.clamp(min=self.eps) * self.g
 
@@ -31,6 +32,7 @@ class Scale(nn.Module):
         self.scale = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., dim) -> (..., dim), each feature multiplied by its own learned factor."""
         return x * self.scale
 
 
@@ -57,6 +59,7 @@ class GatedAttentionUnit(nn.Module):
         nn.init.xavier_uniform_(self.uv.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, dims) tokens -> (B, N, dims); every token attends to all N (no mask)."""
         uv = self.act_fn(self.uv(self.ln(x)))
         u, v, base = torch.split(uv, [self.e, self.e, self.s], dim=-1)
         qk = base.unsqueeze(2) * self.gamma + self.beta          # (B, N, 2, s)

@@ -31,11 +31,14 @@ def ae_loss_per_image(tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.T
 
 
 class AssociativeEmbeddingLoss(nn.Module):
+    """Batch-mean push and pull terms of `ae_loss_per_image`, each times its factor."""
+
     def __init__(self, push_factor: float = 1e-3, pull_factor: float = 1e-3):
         super().__init__()
         self.push_factor = push_factor
         self.pull_factor = pull_factor
 
     def forward(self, tags: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """tags (B, K, H, W), joints (B, M, K, 2) as `ae_loss_per_image` -> (push, pull) scalars."""
         push, pull = ae_loss_per_image(tags, joints)
         return push.mean() * self.push_factor, pull.mean() * self.pull_factor

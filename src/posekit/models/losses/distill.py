@@ -14,6 +14,9 @@ from torch import nn
 
 
 class FeaLoss(nn.Module):
+    """Feature distillation: alpha * sum of squared errors / batch size, between the (aligned) student
+    feature and the detached teacher feature."""
+
     def __init__(self, student_channels: int, teacher_channels: int, alpha: float = 7e-5):
         super().__init__()
         self.alpha = alpha
@@ -31,6 +34,8 @@ class FeaLoss(nn.Module):
 
 
 class KDLoss(nn.Module):
+    """Logit distillation of SimCC x/y distributions at temperature 1/beta; the teacher is detached."""
+
     def __init__(self, weight: float = 1.0, beta: float = 10.0):
         super().__init__()
         self.weight = weight

@@ -27,6 +27,9 @@ def focal_l2(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, thre:
 
 
 class MultiScaleFocalL2(nn.Module):
+    """The Simple Pose loss over every stack and scale. Channels are num_limbs body-part maps,
+    num_keypoints keypoint maps, the person mask, the background (C = num_limbs + num_keypoints + 2)."""
+
     def __init__(self, num_limbs: int, num_keypoints: int, thre: float = 0.01, alpha: float = 0.0,
                  beta: float = 0.0, gamma: float = 1.0, focal: bool = True, mask_weight: float = 0.1,
                  keypoint_weight: float = 3.0, scale_weights: Sequence[float] = (0.1, 0.2, 0.4, 1.6, 6.4),

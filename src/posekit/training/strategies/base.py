@@ -13,6 +13,9 @@ its state_dict is the checkpoint of all of them and DDP can wrap it: the engine 
 - `extra_state()` / `load_extra_state(state)`: anything not in the module state_dict, as tensors
   and plain Python values (checkpoints load with torch.load(weights_only=True)).
 - `evaluation_targets()`: {name: Estimator} to validate; the first is the deliverable.
+- `networks()`: {slot: (zoo model name, model params)} for every network it trains or holds, as its
+  builder set them with `set_networks`; checkpoints record them, so one network of a run loads
+  without knowing the strategy (experiment.load_experiment(network=slot)).
 - `log_stats()`: per-epoch statistics written to metrics.jsonl.
 - `find_unused_parameters`: passed to DDP for strategies whose forward skips trainable params.
 
@@ -51,31 +54,56 @@ def split_decay_groups(module: nn.Module, weight_decay: float, no_decay_norm_bia
 
 
 class Strategy(nn.Module):
+    """Base class of every way of training; subclasses implement `loss` and `evaluation_targets`, and
+    override the hooks they need (the module docstring gives the contract)."""
+
     find_unused_parameters: bool = False
 
     def forward(self, batch: dict[str, Any], epoch: int, iteration: int) -> dict[str, torch.Tensor]:
+        """`loss(...)`, called through forward so that DDP sees the pass and syncs its gradients."""
         return self.loss(batch, epoch, iteration)
 
     def parameter_groups(self, weight_decay: float, no_decay_norm_bias: bool) -> list[dict]:
+        """Optimizer groups of every trainable parameter of the strategy (`split_decay_groups`)."""
         return split_decay_groups(self, weight_decay, no_decay_norm_bias)
 
     def loss(self, batch: dict[str, Any], epoch: int, iteration: int) -> dict[str, torch.Tensor]:
+        """One collated batch (on the device) -> {"loss": scalar to optimise, other scalars to log}."""
         raise NotImplementedError
 
     def on_epoch_start(self, epoch: int) -> None:
+        """Hook before the epoch's first step, and again on resuming inside it; the default does nothing."""
         pass
 
     def on_epoch_end(self, epoch: int) -> None:
+        """Hook after the epoch's last step, before validation and the checkpoint; the default does nothing."""
         pass
 
     def extra_state(self) -> dict[str, Any]:
+        """State outside the module state_dict (tensors and plain values) to checkpoint; none by default."""
         return {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what `extra_state` returned; the default does nothing."""
         pass
 
     def evaluation_targets(self) -> dict[str, Estimator]:
+        """{name: Estimator} to validate, the deliverable first; its metrics are logged unprefixed."""
         raise NotImplementedError
 
+    def networks(self) -> dict[str, tuple[str, dict]]:
+        """{slot: (zoo model name, params)} as recorded by `set_networks`; empty for a hand-built strategy."""
+        return dict(getattr(self, "_network_models", {}))  # none when built by hand, not by a builder
+
+    def set_networks(self, networks: dict[str, tuple[str, dict]]) -> Strategy:
+        """Record the zoo model (name, params) each network slot was built from. A slot is the attribute
+        holding the network, so its weights are the `slot.*` entries of the state_dict."""
+        missing = [slot for slot in networks if not isinstance(getattr(self, slot, None), nn.Module)]
+        if missing:
+            raise ValueError(f"{type(self).__name__}: no network attribute {', '.join(missing)}")
+        self._network_models = {slot: (str(name), dict(params)) for slot, (name, params) in networks.items()}
+        return self
+
     def log_stats(self) -> dict[str, float]:
+        """Per-epoch statistics for metrics.jsonl (e.g. pseudo-label acceptance); none by default."""
         return {}

@@ -24,12 +24,16 @@ from posekit.estimators.base import Estimator
 from posekit.estimators.topdown import TopDownEstimator, build_topdown_estimator
 from posekit.keypoints import get_keypoint_set
 from posekit.models.losses.distill import FeaLoss, KDLoss
+from posekit.models.zoo import get_entry
 from posekit.training.checkpoint import load_checkpoint
 from posekit.training.strategies.base import Strategy
+from posekit.training.strategies.registry import register_strategy
 
 
 @dataclass
 class TeacherConfig:
+    """`strategy_params.teacher`: the trained teacher's checkpoint and, optionally, its zoo model."""
+
     model: str = ""                        # zoo name; default: the model named in the checkpoint's config
     checkpoint: str = ""                   # posekit checkpoint of the trained teacher (required)
     params: dict = field(default_factory=dict)  # extra zoo-builder arguments for the teacher
@@ -37,6 +41,8 @@ class TeacherConfig:
 
 @dataclass
 class DistillParams:
+    """`strategy_params` of the distill strategy; defaults are DWPose's published settings."""
+
     stage: int = 1
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     feature_weight: float = 7e-5           # alpha_fea (stage 1 only)
@@ -50,6 +56,7 @@ class DistillParams:
     teacher_bn: str = "train"
 
     def check(self) -> None:
+        """ConfigError naming the key where stage, head_init or teacher_bn is not an allowed value."""
         if self.stage not in (1, 2):
             raise ConfigError(f"config key 'strategy_params.stage': {self.stage} is not 1 or 2")
         if self.head_init not in ("fresh", "teacher"):
@@ -59,6 +66,7 @@ class DistillParams:
 
     @property
     def kd_weight(self) -> float:
+        """The logit loss weight: `logit_weight` where set, else 0.1 in stage 1 and 1.0 in stage 2."""
         if self.logit_weight is not None:
             return self.logit_weight
         return 0.1 if self.stage == 1 else 1.0
@@ -79,6 +87,9 @@ def decay_factor(epoch: int, max_epochs: int) -> float:
 
 
 class DistillStrategy(Strategy):
+    """Trains `student` against the frozen `teacher` in DWPose stage 1 or 2 (module docstring);
+    max_epochs sets the stage-1 decay r(t). Stage 2 replaces the student's backbone by the teacher's."""
+
     def __init__(self, student: TopDownEstimator, teacher: TopDownEstimator, params: DistillParams,
                  max_epochs: int):
         super().__init__()
@@ -106,14 +117,19 @@ class DistillStrategy(Strategy):
         self.weight = 1.0
 
     def train(self, mode: bool = True) -> "DistillStrategy":
+        """nn.Module.train, but the teacher enters train mode only with teacher_bn "train"; that mode
+        changes only its BatchNorm, since it never receives gradients."""
         super().train(mode)
         self.teacher.train(mode and self.params.teacher_bn == "train")  # see DistillParams.teacher_bn
         return self
 
     def on_epoch_start(self, epoch: int) -> None:
+        """Set the distillation weight for the epoch: r(t) in stage 1, 1 in stage 2."""
         self.weight = decay_factor(epoch, self.max_epochs) if self.stage == 1 else 1.0
 
     def loss(self, batch: dict[str, Any], epoch: int, iteration: int) -> dict[str, torch.Tensor]:
+        """Stage 1: {"loss": gt + r(t) (fea + logit), loss_gt, loss_fea, loss_logit}; stage 2: {"loss":
+        logit, loss_gt (no gradient, logged only), loss_logit}. The teacher runs without gradients."""
         images = batch["image"]
         t_backbone, t_head = self.teacher.model.backbone, self.teacher.model.head
         with torch.no_grad():
@@ -134,9 +150,11 @@ class DistillStrategy(Strategy):
         return {"loss": kd, "loss_gt": gt, "loss_logit": kd.detach()}
 
     def evaluation_targets(self) -> dict[str, Estimator]:
+        """{"student": the student} (in stage 2 the merged model); the teacher is not validated."""
         return {"student": self.student}
 
     def log_stats(self) -> dict[str, float]:
+        """{"distill_weight": this epoch's r(t), 1 in stage 2}."""
         return {"distill_weight": self.weight}
 
 
@@ -161,9 +179,9 @@ def _codec_params(cfg: ExperimentConfig) -> dict | None:
     return params
 
 
-def load_teacher(cfg: ExperimentConfig, teacher: TeacherConfig) -> TopDownEstimator:
+def load_teacher(cfg: ExperimentConfig, teacher: TeacherConfig) -> tuple[TopDownEstimator, tuple[str, dict]]:
     """The trained teacher, built for the student's keypoint set and input size and checked
-    against the config stored in its checkpoint."""
+    against the config stored in its checkpoint, and the zoo model (name, params) it was built from."""
     key = "strategy_params.teacher.checkpoint"
     if not teacher.checkpoint:
         raise ConfigError(f"config key '{key}': name the trained teacher's posekit checkpoint")
@@ -193,14 +211,15 @@ def load_teacher(cfg: ExperimentConfig, teacher: TeacherConfig) -> TopDownEstima
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not fit teacher model '{model_name}' with keypoint set "
                          f"'{cfg.data.keypoint_set}': {str(exc).splitlines()[0]}") from None
-    return estimator
+    return estimator, (model_name, params)
 
 
+@register_strategy("distill")
 def build_distill(cfg: ExperimentConfig, estimator_factory: Any) -> DistillStrategy:
     """`strategy: distill` in an experiment config; the student is `model`, the teacher is named
     under `strategy_params.teacher`."""
     params = from_dict(DistillParams, dict(cfg.strategy_params), prefix="strategy_params")
-    if cfg.paradigm != "topdown":
+    if (cfg.paradigm or get_entry(cfg.model.name).paradigm) != "topdown":  # None: the zoo model's
         raise ConfigError("config key 'paradigm': distillation is for top-down models")
     if params.stage == 2:
         if params.teacher.model and params.teacher.model != cfg.model.name:
@@ -209,5 +228,6 @@ def build_distill(cfg: ExperimentConfig, estimator_factory: Any) -> DistillStrat
         if cfg.model.pretrained:
             raise ConfigError("config key 'model.pretrained': stage 2 takes its backbone from the teacher; "
                               "leave model.pretrained empty")
-    teacher = load_teacher(cfg, params.teacher)
-    return DistillStrategy(estimator_factory(), teacher, params, cfg.train.epochs)
+    teacher, teacher_model = load_teacher(cfg, params.teacher)
+    strategy = DistillStrategy(estimator_factory(), teacher, params, cfg.train.epochs)
+    return strategy.set_networks({"student": (cfg.model.name, cfg.model.params), "teacher": teacher_model})

@@ -21,21 +21,28 @@ from posekit.models.losses.joints_mse import joints_mse
 from posekit.training.heatmap_warp import warp_heatmaps
 from posekit.training.strategies.semi_common import (
     SemiParams, SemiStrategy, UnlabeledStream, build_heatmap_estimator, build_unlabeled_dataset, check_same_heatmaps,
-    hard_input, heatmap_peaks, unlabeled_loader_size,
+    hard_input, heatmap_peaks, network_model, unlabeled_loader_size,
 )
+from posekit.training.strategies.registry import register_strategy
 
 
 @dataclass
 class PoseDualParams(SemiParams):
+    """`strategy_params` of PoseDual: the shared semi-supervised ones plus the two networks' zoo names."""
+
     networks: list[str] = field(default_factory=list)  # two zoo names; default: model.name twice
 
 
 class PoseDualStrategy(SemiStrategy):
+    """Two heatmap estimators with the same output geometry, each the other's teacher (module docstring)."""
+
     def __init__(self, net1: TopDownEstimator, net2: TopDownEstimator, params: SemiParams, stream: UnlabeledStream):
         super().__init__(params, stream, net1.codec.stride)
         self.net1, self.net2 = net1, net2
 
     def loss(self, batch: dict[str, Any], epoch: int, iteration: int) -> dict[str, torch.Tensor]:
+        """The module docstring's L on a labeled batch and the next unlabeled batch; the consistency
+        terms are weighted by unsup_weight. Logs sup1, sup2, cons1, cons2 (detached)."""
         sup1 = self.net1.loss(batch)["loss"]
         sup2 = self.net2.loss(batch)["loss"]
         device = batch["image"].device
@@ -60,10 +67,14 @@ class PoseDualStrategy(SemiStrategy):
                 "cons1": cons1.detach(), "cons2": cons2.detach()}
 
     def evaluation_targets(self) -> dict[str, Estimator]:
+        """Both networks; net1 first, so its metrics are the run's headline ones."""
         return {"net1": self.net1, "net2": self.net2}
 
 
+@register_strategy("posedual")
 def build_posedual(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator]) -> PoseDualStrategy:
+    """`strategy: posedual`. estimator_factory is not used: each network is built from its own zoo
+    name (strategy_params.networks, default model.name twice), so the two may differ."""
     params = from_dict(PoseDualParams, cfg.strategy_params, prefix="strategy_params")
     names = list(params.networks) or [cfg.model.name, cfg.model.name]
     if len(names) != 2:
@@ -72,4 +83,5 @@ def build_posedual(cfg: ExperimentConfig, estimator_factory: Callable[[], Estima
     check_same_heatmaps(nets, names)
     batch, workers = unlabeled_loader_size(cfg, params)
     stream = UnlabeledStream(build_unlabeled_dataset(cfg, params), batch, cfg.train.seed, workers)
-    return PoseDualStrategy(nets[0], nets[1], params, stream)
+    strategy = PoseDualStrategy(nets[0], nets[1], params, stream)
+    return strategy.set_networks({slot: network_model(cfg, n) for slot, n in zip(("net1", "net2"), names)})

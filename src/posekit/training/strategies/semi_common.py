@@ -31,6 +31,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 # ------------------------------------------------------------------------------------ params
 @dataclass
 class UnlabeledSource:
+    """`strategy_params.unlabeled`: where the unlabeled images come from and how they are batched."""
+
     format: str = "images"          # images (a folder) | lspet (its images, labels unused) | coco (a JSON's person boxes)
     path: str = ""                  # the folder, the LSPET root, or the COCO JSON
     images: str = ""                # coco only: the image folder (defaults to the JSON's folder)
@@ -44,6 +46,9 @@ class UnlabeledSource:
 
 @dataclass
 class SemiParams:
+    """`strategy_params` shared by PoseDual and SSPCM: the unlabeled source, the hard view's affine
+    and occlusion, and the consistency weight. Pixel sizes are input pixels."""
+
     unlabeled: UnlabeledSource = field(default_factory=UnlabeledSource)
     # The hard view's extra affine (drawn per sample by the UnlabeledDataset).
     hard_scale_sd: float = 0.25
@@ -64,6 +69,8 @@ class SemiParams:
     unsup_weight: float = 1.0       # weight of the consistency terms (1 in the papers)
 
     def check(self) -> None:
+        """ConfigError naming the key for an unknown occlusion or format, a missing unlabeled path, or
+        a patch_half_size that is not 0 < low < high."""
         if self.occlusion not in OCCLUSIONS:
             raise ConfigError(f"config key 'strategy_params.occlusion': '{self.occlusion}' is not one of "
                               f"{', '.join(OCCLUSIONS)}")
@@ -79,6 +86,8 @@ class SemiParams:
 
 # ---------------------------------------------------------------------------- unlabeled data
 def build_unlabeled_dataset(cfg: ExperimentConfig, params: SemiParams) -> UnlabeledDataset:
+    """Easy/hard view pairs at the experiment's input size: COCO person boxes (with at least
+    min_keypoints labelled), or whole images of a folder / LSPET's images; ConfigError if none."""
     src = params.unlabeled
     limit = src.max_samples if src.max_samples > 0 else None
     if src.format == "coco":
@@ -145,6 +154,7 @@ class UnlabeledStream:
         self._iter: Iterator[dict[str, Any]] | None = None
 
     def start(self, epoch: int, position: int = 0) -> None:
+        """Restart the stream at batch `position` of `epoch` (a new loader; the old one's workers end)."""
         self.stop()
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)  # before the workers copy the dataset
@@ -156,6 +166,7 @@ class UnlabeledStream:
         self.epoch, self.position = epoch, position
 
     def next(self, epoch: int) -> dict[str, Any]:
+        """The next collated unlabeled batch of `epoch` (on CPU); starts the epoch at 0 if not started."""
         if self._iter is None or self.epoch != epoch:
             self.start(epoch, 0)
         batch = next(self._iter)
@@ -163,20 +174,28 @@ class UnlabeledStream:
         return batch
 
     def stop(self) -> None:
+        """Drop the current iterator; the next `next` call starts its epoch afresh."""
         self._iter = None  # dropping a multi-process iterator shuts its workers down
 
     def state(self) -> dict[str, int]:
+        """{"epoch", "position"}: the batches taken so far in the epoch, what `start` resumes from."""
         return {"epoch": self.epoch, "position": self.position}
 
 
 # ----------------------------------------------------------------------------------- networks
+def network_model(cfg: ExperimentConfig, model_name: str) -> tuple[str, dict]:
+    """The zoo model (name, params) of a network named `model_name`: model.params are for the
+    experiment's own model name only."""
+    return model_name, (dict(cfg.model.params) if model_name == cfg.model.name else {})
+
+
 def build_heatmap_estimator(cfg: ExperimentConfig, model_name: str) -> TopDownEstimator:
     """A top-down heatmap estimator for `model_name` with the experiment's keypoints, input size
     and codec (model.params apply to the experiment's own model name only)."""
     codec = dict(cfg.codec.params)
     if cfg.codec.name:
         codec["name"] = cfg.codec.name
-    params = cfg.model.params if model_name == cfg.model.name else {}
+    _, params = network_model(cfg, model_name)
     estimator = build_topdown_estimator(model_name, cfg.data.keypoint_set, tuple(cfg.data.input_size),
                                         codec or None, params)
     if not hasattr(estimator.codec, "heatmap_size"):
@@ -186,6 +205,7 @@ def build_heatmap_estimator(cfg: ExperimentConfig, model_name: str) -> TopDownEs
 
 
 def check_same_heatmaps(estimators: Sequence[TopDownEstimator], names: Sequence[str]) -> None:
+    """ConfigError unless all the estimators predict heatmaps of one size (each is the other's target)."""
     sizes = {tuple(e.codec.heatmap_size) for e in estimators}
     if len(sizes) != 1:
         raise ConfigError(f"config key 'strategy_params': networks {list(names)} predict heatmaps of different sizes "
@@ -326,6 +346,7 @@ def hard_input(params: SemiParams, hard: torch.Tensor, partner_peaks_px: torch.T
 
 
 def unlabeled_loader_size(cfg: ExperimentConfig, params: SemiParams) -> tuple[int, int]:
+    """(batch size, workers) of the unlabeled stream; the data section's values where unset."""
     batch = params.unlabeled.batch_size or cfg.data.batch_size
     workers = params.unlabeled.workers if params.unlabeled.workers >= 0 else cfg.data.workers
     return batch, workers
@@ -345,6 +366,8 @@ class PseudoLabelScore:
 
     def add(self, name: str, peaks_px: torch.Tensor, unlabeled: dict[str, torch.Tensor],
             kept: torch.Tensor | None = None) -> None:
+        """Count one batch of pseudo-labels `name`: peaks_px (B, K, 2) in the easy view's input pixels,
+        kept (B, K) bool; a no-op where the batch has no `keypoints_easy` or the set no torso."""
         gt = unlabeled.get("keypoints_easy")
         if gt is None or self.torso is None:
             return
@@ -367,10 +390,12 @@ class PseudoLabelScore:
         return {f"pseudo_pck/{n}": self.counts[f"{n}/correct"] / self.counts[f"{n}/count"] for n in names}
 
     def reset(self) -> None:
+        """Forget the counts (at the start of an epoch that is not resumed)."""
         self.counts = {}
 
 
 def torso_indices(keypoint_set: Any) -> tuple[int, int] | None:
+    """(right_shoulder, left_hip) keypoint indices, or None where the set lacks either name."""
     names = list(keypoint_set.names)
     if "right_shoulder" in names and "left_hip" in names:
         return names.index("right_shoulder"), names.index("left_hip")
@@ -396,6 +421,8 @@ class SemiStrategy(Strategy):
         return max(1, per_rank // self.stream.batch_size)
 
     def on_epoch_start(self, epoch: int) -> None:
+        """Start the unlabeled stream at the saved position when resuming this epoch, else at 0 with
+        fresh pseudo-label counts."""
         at = self._resume_at
         resumed = at is not None and at["epoch"] == epoch
         self.stream.start(epoch, at["position"] if resumed else 0)
@@ -404,23 +431,29 @@ class SemiStrategy(Strategy):
         self._resume_at = None
 
     def on_epoch_end(self, epoch: int) -> None:
+        """Stop the unlabeled stream, ending its loader workers before validation."""
         self.stream.stop()
 
     def log_stats(self) -> dict[str, float]:
+        """The epoch's pseudo-label accuracies, {"pseudo_pck/NAME": fraction}."""
         return self.pseudo_score.stats()
 
     def extra_state(self) -> dict[str, Any]:
+        """The unlabeled stream's position and the pseudo-label counts, so a mid-epoch resume is exact."""
         return {"unlabeled": self.stream.state(), "pseudo_score": dict(self.pseudo_score.counts)}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore the counts; the stream position takes effect at the next `on_epoch_start`."""
         self._resume_at = dict(state["unlabeled"])
         self.pseudo_score.counts = dict(state.get("pseudo_score", {}))
 
     def unlabeled_batch(self, epoch: int, device: torch.device) -> dict[str, torch.Tensor]:
+        """The stream's next batch on `device` (image_easy, image_hard, affine, ...); non-tensors dropped."""
         batch = self.stream.next(epoch)
         return {k: v.to(device, non_blocking=True) for k, v in batch.items() if isinstance(v, torch.Tensor)}
 
     def to_input_pixels(self, heatmap_xy: torch.Tensor) -> torch.Tensor:
+        """(..., 2) heatmap (x, y) -> input pixels, scaled by the codec's (x, y) stride."""
         return heatmap_xy * heatmap_xy.new_tensor(self.stride)
 
 

@@ -31,14 +31,18 @@ from posekit.models.losses.joints_mse import joints_mse
 from posekit.training.heatmap_warp import warp_heatmaps
 from posekit.training.strategies.semi_common import (
     SemiParams, SemiStrategy, UnlabeledStream, build_heatmap_estimator, build_unlabeled_dataset, check_same_heatmaps,
-    hard_input, heatmap_peaks, unlabeled_loader_size,
+    hard_input, heatmap_peaks, network_model, unlabeled_loader_size,
 )
+from posekit.training.strategies.registry import register_strategy
 
 PAIRS = ("T1-T2", "T1last-T2", "T1-T2last", "T1last-T2last")
 
 
 @dataclass
 class SSPCMParams(SemiParams):
+    """`strategy_params` of SSPCM: the shared ones (Cut-Occlude on 2 joints by default), the networks'
+    zoo names, and the pseudo-label mask and its optional filters (off: as released)."""
+
     occlusion: str = "cut_occlude"
     occlusion_joints: int = 2
     teachers: list[str] = field(default_factory=list)  # two zoo names; default: model.name twice
@@ -90,6 +94,9 @@ def _frozen_copy(model: nn.Module) -> nn.Module:
 
 
 class SSPCMStrategy(SemiStrategy):
+    """Two teachers and a student with the same heatmap size, plus the teachers' previous-epoch
+    copies (teacher1_last, teacher2_last; `snapshot_epoch` -1 until the first epoch ends)."""
+
     def __init__(self, teacher1: TopDownEstimator, teacher2: TopDownEstimator, student: TopDownEstimator,
                  params: SSPCMParams, stream: UnlabeledStream):
         super().__init__(params, stream, student.codec.stride)
@@ -123,6 +130,8 @@ class SSPCMStrategy(SemiStrategy):
         return {"t1": t1, "t2": t2, "pseudo": pseudo, "score": score, "choice": choice, "weight": weight}
 
     def loss(self, batch: dict[str, Any], epoch: int, iteration: int) -> dict[str, torch.Tensor]:
+        """The module docstring's L (consistency terms times unsup_weight, per-keypoint weights from
+        `pseudo_labels`); logs sup_t1, sup_t2, sup_s, cons_t1, cons_t2, cons_s (detached)."""
         sup = [net.loss(batch)["loss"] for net in (self.teacher1, self.teacher2, self.student)]
         unlabeled = self.unlabeled_batch(epoch, batch["image"].device)
         labels = self.pseudo_labels(unlabeled["image_easy"], epoch)
@@ -145,11 +154,13 @@ class SSPCMStrategy(SemiStrategy):
 
     # ------------------------------------------------------------------------------- epochs
     def refresh_snapshot(self, epoch: int) -> None:
+        """Copy the teachers' current weights and buffers into T1', T2' and record `epoch` as theirs."""
         self.teacher1_last.load_state_dict(self.teacher1.model.state_dict())
         self.teacher2_last.load_state_dict(self.teacher2.model.state_dict())
         self.snapshot_epoch.fill_(epoch)
 
     def on_epoch_end(self, epoch: int) -> None:
+        """Stop the unlabeled stream and snapshot this epoch's teachers for the next epoch's correction."""
         super().on_epoch_end(epoch)
         self.refresh_snapshot(epoch)
 
@@ -163,6 +174,7 @@ class SSPCMStrategy(SemiStrategy):
         self._stats["total"] += float(weight.numel())
 
     def log_stats(self) -> dict[str, float]:
+        """Mean inconsistency score of kept keypoints (heatmap px), the masked share, and pseudo_pck/*."""
         s = self._stats
         if s["total"] == 0:
             return super().log_stats()
@@ -170,17 +182,23 @@ class SSPCMStrategy(SemiStrategy):
                 **super().log_stats()}
 
     def extra_state(self) -> dict[str, Any]:
+        """SemiStrategy's state plus the epoch's pseudo-label statistics so far."""
         return {**super().extra_state(), "pseudo_label_stats": dict(self._stats)}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what `extra_state` saved (the snapshot networks come back with the state_dict)."""
         super().load_extra_state(state)
         self._stats = dict(state["pseudo_label_stats"])
 
     def evaluation_targets(self) -> dict[str, Estimator]:
+        """The student first (the deliverable), then both teachers; the snapshots are not validated."""
         return {"student": self.student, "teacher1": self.teacher1, "teacher2": self.teacher2}
 
 
+@register_strategy("sspcm")
 def build_sspcm(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator]) -> SSPCMStrategy:
+    """`strategy: sspcm`. estimator_factory is not used: each network is built from its own zoo name
+    (strategy_params.teachers and .student, default model.name)."""
     params = from_dict(SSPCMParams, cfg.strategy_params, prefix="strategy_params")
     teachers = list(params.teachers) or [cfg.model.name, cfg.model.name]
     if len(teachers) != 2:
@@ -190,4 +208,6 @@ def build_sspcm(cfg: ExperimentConfig, estimator_factory: Callable[[], Estimator
     check_same_heatmaps(nets, names)
     batch, workers = unlabeled_loader_size(cfg, params)
     stream = UnlabeledStream(build_unlabeled_dataset(cfg, params), batch, cfg.train.seed, workers)
-    return SSPCMStrategy(nets[0], nets[1], nets[2], params, stream)
+    strategy = SSPCMStrategy(nets[0], nets[1], nets[2], params, stream)
+    slots = ("teacher1", "teacher2", "student")
+    return strategy.set_networks({slot: network_model(cfg, n) for slot, n in zip(slots, names)})
