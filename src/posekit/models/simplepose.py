@@ -19,7 +19,6 @@ from torch import nn
 
 from posekit.codecs import build_codec
 from posekit.data.datasets import IMAGENET_MEAN, IMAGENET_STD
-from posekit.keypoints import get_keypoint_set
 from posekit.models.backbones.hourglass import ConvBlock, Hourglass, SELayer, Stem
 from posekit.models.zoo import SIMPLEPOSE, register_model
 
@@ -100,16 +99,13 @@ def simplepose_channels(keypoint_set: str) -> int:
 
 
 def _builder(nstack: int, width: int, increase: int, stem_first: int):
-    def build(num_keypoints: int, input_size: tuple[int, int], keypoint_set: str = "coco17", nstack: int = nstack,
+    def build(num_keypoints: int, input_size: tuple[int, int], output_channels: int, nstack: int = nstack,
               width: int = width, increase: int = increase, depth: int = 4, stem_first: int = stem_first,
               input_format: str = "imagenet_rgb") -> nn.Module:
-        # The output channels depend on the set's limb list, so the set is named, never guessed from
-        # the count (CrowdPose and LSP both have 14 joints, in different orders and limbs).
-        name = keypoint_set.name if hasattr(keypoint_set, "name") else keypoint_set
-        if get_keypoint_set(name).num_keypoints != num_keypoints:
-            raise ValueError(f"simplepose: keypoint_set '{name}' has {get_keypoint_set(name).num_keypoints} "
-                             f"keypoints, not {num_keypoints}; pass the set the model is for")
-        return IMHN(simplepose_channels(name), nstack=nstack, width=width, increase=increase, depth=depth,
+        """The IMHN whose output channels are its codec's layout (`output_channels`, supplied by the
+        zoo from the experiment's body-part codec: limbs of the keypoint set + keypoints + 2), so
+        model and codec cannot disagree."""
+        return IMHN(output_channels, nstack=nstack, width=width, increase=increase, depth=depth,
                     stem_first=stem_first, input_format=input_format)
     return build
 

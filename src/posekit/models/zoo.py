@@ -30,7 +30,7 @@ SIMPLEPOSE = EstimatorKind("simplepose", "bottomup")                            
 
 # Builder arguments the zoo supplies (never model params): the keypoint count, the input size, the
 # keypoint set's name, and the codec's output geometry (`output_size`, e.g. SimCC's bins).
-SUPPLIED = ("num_keypoints", "input_size", "keypoint_set", "output_size")
+SUPPLIED = ("num_keypoints", "input_size", "keypoint_set", "output_size", "output_channels")
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,17 @@ class ZooEntry:
     def build(self, keypoint_set: Any, input_size: tuple[int, int], codec: Any = None, **params: Any) -> nn.Module:
         """The builder called with the set's count, and, where the builder takes them, the set's name
         (a model whose outputs depend on more than the count, as Simple Pose's limb channels do) and
-        the codec's `output_size` (a head sized by its codec, as RTMPose's SimCC classifiers are; the
-        zoo's codec when none is given)."""
+        the codec's `output_size` or `num_channels` (a head sized by its codec, as RTMPose's SimCC
+        classifiers and Simple Pose's body-part channels are; the zoo's codec when none is given)."""
         wanted = inspect.signature(self.builder).parameters
         if "keypoint_set" in wanted and "keypoint_set" not in params:
             params["keypoint_set"] = keypoint_set.name
-        if "output_size" in wanted:
+        if "output_size" in wanted or "output_channels" in wanted:
             codec = codec if codec is not None else self.make_codec(keypoint_set, input_size)
+        if "output_size" in wanted:
             params["output_size"] = tuple(codec.output_size)
+        if "output_channels" in wanted:  # a layout the codec defines (Simple Pose: limbs + keypoints + 2)
+            params["output_channels"] = int(codec.num_channels)
         return self.builder(num_keypoints=keypoint_set.num_keypoints, input_size=input_size, **params)
 
     def check_input_size(self, input_size: tuple[int, int]) -> tuple[int, int]:
