@@ -44,6 +44,22 @@ class ToyEstimator(Estimator):
         return {"loss": 2.0 * mse, "loss_mse": mse}
 
 
+
+class LabeledHeatmaps(Dataset):
+    """`n` fixed random 64x32 crops with lsp14-shaped heatmap targets (14, 16, 8): labeled batches for
+    the semi-supervised and strategy tests' tiny heatmap models."""
+
+    def __init__(self, n: int = 6):
+        g = torch.Generator().manual_seed(1)
+        self.images = torch.randn(n, 3, 64, 32, generator=g)
+        self.heatmaps = torch.rand(n, 14, 16, 8, generator=g) * 0.2
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"image": self.images[i], "heatmaps": self.heatmaps[i], "keypoint_weights": torch.ones(14)}
+
 class ToyDataset(Dataset):
     """Fixed seeded images and targets, plus per-read noise from the global torch and numpy RNGs
     (a stand-in for random augmentation) when `noise`."""

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
+from _toy_training import LabeledHeatmaps
 from posekit.config import ExperimentConfig, from_dict
 from posekit.models.zoo import TOPDOWN, register_model
 from posekit.training import Trainer, seed_everything
@@ -24,19 +25,6 @@ def tiny_heatmap_model(num_keypoints: int, input_size: tuple[int, int]) -> torch
     """A two-layer stride-4 heatmap network with BN: any zoo heatmap model works, this one is fast."""
     return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=4, padding=1), torch.nn.BatchNorm2d(8),
                                torch.nn.ReLU(), torch.nn.Conv2d(8, num_keypoints, 3, padding=1))
-
-
-class Labeled(Dataset):
-    def __init__(self, n: int = 6):
-        g = torch.Generator().manual_seed(1)
-        self.images = torch.randn(n, 3, 64, 32, generator=g)
-        self.heatmaps = torch.rand(n, 14, 16, 8, generator=g) * 0.2
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"image": self.images[i], "heatmaps": self.heatmaps[i], "keypoint_weights": torch.ones(14)}
 
 
 def _config(folder: Path, strategy: str) -> ExperimentConfig:
@@ -62,7 +50,7 @@ def image_folder(tmp_path: Path) -> Path:
 
 
 def _trainer(cfg: ExperimentConfig, out: Path, strategy: Any, **kwargs: Any) -> Trainer:
-    data = Labeled()
+    data = LabeledHeatmaps()
     loader = DataLoader(data, batch_size=2, sampler=make_sampler(data, 0), num_workers=0)
     return Trainer(cfg.train, strategy, loader, out, device="cpu", **kwargs)
 
@@ -164,8 +152,8 @@ def test_an_epoch_is_one_pass_over_the_unlabeled_pool(tmp_path, name, build):
     cfg = _config(folder, name)
     strategy = build(cfg, None)
     assert strategy.epoch_batches() == 6
-    sampler = train_sampler(cfg, strategy, Labeled())
-    loader = DataLoader(Labeled(), batch_size=2, sampler=sampler, num_workers=0)
+    sampler = train_sampler(cfg, strategy, LabeledHeatmaps())
+    loader = DataLoader(LabeledHeatmaps(), batch_size=2, sampler=sampler, num_workers=0)
     assert len(loader) == 6
     sampler.set_epoch(0)
     first = list(sampler)
@@ -176,4 +164,4 @@ def test_an_epoch_is_one_pass_over_the_unlabeled_pool(tmp_path, name, build):
     small = tmp_path / "small"
     small.mkdir()
     cv2.imwrite(str(small / "a.jpg"), rng.integers(0, 255, (40, 30, 3), dtype=np.uint8))
-    assert len(train_sampler(_config(small, name), build(_config(small, name), None), Labeled())) == 6  # labeled larger
+    assert len(train_sampler(_config(small, name), build(_config(small, name), None), LabeledHeatmaps())) == 6  # labeled larger

@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
+from _toy_training import LabeledHeatmaps
 from posekit import experiment
 from posekit.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from posekit.estimators.base import Estimator
@@ -117,22 +118,9 @@ def test_a_builder_must_name_the_networks_it_evaluates(monkeypatch):
 
 
 # --------------------------------------------------------------------------------- checkpoints
-class Labeled(Dataset):
-    def __init__(self, n: int = 4):
-        g = torch.Generator().manual_seed(1)
-        self.images = torch.randn(n, 3, 64, 32, generator=g)
-        self.heatmaps = torch.rand(n, 14, 16, 8, generator=g) * 0.2
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"image": self.images[i], "heatmaps": self.heatmaps[i], "keypoint_weights": torch.ones(14)}
-
-
 def _train(cfg: ExperimentConfig, strategy: Strategy, out: Path) -> Path:
     """One step and a checkpoint, with the metadata experiment.train writes."""
-    data = Labeled()
+    data = LabeledHeatmaps(4)
     loader = DataLoader(data, batch_size=2, sampler=make_sampler(data, 0), num_workers=0)
     Trainer(cfg.train, strategy, loader, out, device="cpu", metadata={"experiment": to_dict(cfg)}).fit()
     return out / "last.pt"

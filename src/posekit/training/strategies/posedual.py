@@ -53,8 +53,8 @@ class PoseDualStrategy(SemiStrategy):
             target1 = warp_heatmaps(easy1, affine, self.stride)
             target2 = warp_heatmaps(easy2, affine, self.stride)
         # Each network's easy-view prediction is its partner's target: score both (labels held back).
-        self.pseudo_score.add("net1", self.to_input_pixels(heatmap_peaks(easy1)[0]), unlabeled)
-        self.pseudo_score.add("net2", self.to_input_pixels(heatmap_peaks(easy2)[0]), unlabeled)
+        self.score_pseudo_labels("net1", easy1, unlabeled)
+        self.score_pseudo_labels("net2", easy2, unlabeled)
         hard = unlabeled["image_hard"]
         # Each network's occluders sit at its partner's (warped) peaks, as the released code does.
         hard1 = hard_input(self.params, hard, self.to_input_pixels(heatmap_peaks(target2)[0]))

@@ -452,6 +452,13 @@ class SemiStrategy(Strategy):
         batch = self.stream.next(epoch)
         return {k: v.to(device, non_blocking=True) for k, v in batch.items() if isinstance(v, torch.Tensor)}
 
+    def score_pseudo_labels(self, name: str, heatmaps: torch.Tensor, unlabeled: dict[str, torch.Tensor],
+                            kept: torch.Tensor | None = None) -> None:
+        """Score easy-view heatmaps (B, K, h, w) used as targets against the held-back labels; their
+        peaks are found only when the batch carries labels, so training without them pays nothing."""
+        if "keypoints_easy" in unlabeled and self.pseudo_score.torso is not None:
+            self.pseudo_score.add(name, self.to_input_pixels(heatmap_peaks(heatmaps)[0]), unlabeled, kept)
+
     def to_input_pixels(self, heatmap_xy: torch.Tensor) -> torch.Tensor:
         """(..., 2) heatmap (x, y) -> input pixels, scaled by the codec's (x, y) stride."""
         return heatmap_xy * heatmap_xy.new_tensor(self.stride)

@@ -147,8 +147,7 @@ class SSPCMStrategy(SemiStrategy):
         total = 0.5 * sum(sup) + self.params.unsup_weight * (cons1 + cons2 + cons_s)
         self._record(epoch, labels["score"], weight)
         for name in ("t1", "t2", "pseudo"):  # labels held back, scoring only
-            self.pseudo_score.add(name, self.to_input_pixels(heatmap_peaks(labels[name])[0]), unlabeled,
-                                  kept=weight > 0 if name == "pseudo" else None)
+            self.score_pseudo_labels(name, labels[name], unlabeled, kept=weight > 0 if name == "pseudo" else None)
         return {"loss": total, "sup_t1": sup[0].detach(), "sup_t2": sup[1].detach(), "sup_s": sup[2].detach(),
                 "cons_t1": cons1.detach(), "cons_t2": cons2.detach(), "cons_s": cons_s.detach()}
 
