@@ -108,9 +108,10 @@ def plot(results: dict[str, dict], path: Path, metric: str) -> None:
 
 
 def report(out: Path) -> dict[str, Any]:
-    """The measured table, from each run's test.json (and the teacher's)."""
+    """The measured table, from each run's test.json (the teacher's, the three runs', then any ablation's)."""
     runs = {}
-    for name in ("teacher", *RUNS):
+    ablations = sorted(p.parent.name for p in out.glob("stage1_*/test.json"))
+    for name in ("teacher", *RUNS, *ablations):
         if (out / name / "test.json").is_file():
             runs[name] = json.loads((out / name / "test.json").read_text())
     setting = json.loads((out / "setting.json").read_text()) if (out / "setting.json").is_file() else {}
@@ -141,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a few iterations per run: checks the pipeline only")
     p.add_argument("--report-only", action="store_true", help="train nothing: report the runs under --out")
     p.add_argument("--json", action="store_true", help='print {"runs": {RUN: {TEST_SET: PCK}}} as the last line')
+    p.add_argument("--ablation", default="", metavar="NAME",
+                   help="train only a stage-1 variant, OUT/stage1_NAME, with --stage1 params (the teacher "
+                        "and the student alone of an earlier run under --out are reused)")
+    p.add_argument("--stage1", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="stage-1 DistillParams, e.g. feature_weight=0 logit_weight=0 teacher_bn=eval")
     args = p.parse_args(argv)
     out = Path(args.out)
     if not args.report_only:
@@ -152,7 +158,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def stage1_params(pairs: list[str]) -> DistillParams:
+    """DistillParams(stage=1) with KEY=VALUE pairs applied; a ConfigError names an unknown key."""
+    import yaml
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in DistillParams.__dataclass_fields__ or key in ("stage", "teacher"):
+            raise SystemExit(f"--stage1 {pair}: expected KEY=VALUE with KEY among feature_weight, logit_weight, "
+                             "beta, teacher_bn")
+        values[key] = yaml.safe_load(value)
+    params = DistillParams(stage=1, **values)
+    params.check()
+    return params
+
+
 def measure(args: argparse.Namespace, out: Path, argv: list[str] | None) -> None:
+    params = stage1_params(args.stage1)
     overrides = list(args.overrides)
     teacher_codec: dict | None = None
     if not args.teacher:
@@ -188,11 +210,13 @@ def measure(args: argparse.Namespace, out: Path, argv: list[str] | None) -> None
     epochs = cfg.train.epochs
     stage2_epochs = max(1, round(0.22 * epochs))
     out.mkdir(parents=True, exist_ok=True)
-    (out / "setting.json").write_text(json.dumps({
+    setting_file = out / (f"stage1_{args.ablation}/setting.json" if args.ablation else "setting.json")
+    setting_file.parent.mkdir(parents=True, exist_ok=True)
+    setting_file.write_text(json.dumps({
         "command": " ".join(["python", "benchmarks/distill_lsp.py", *(argv if argv is not None else sys.argv[1:])]),
         "input": list(cfg.data.input_size), "epochs": epochs, "stage2_epochs": stage2_epochs,
         "train_images": len(train_data), "date": time.strftime("%Y-%m-%d"), "quick": args.quick,
-        "teacher": args.teacher or args.teacher_file}, indent=1))
+        "teacher": args.teacher or args.teacher_file, "stage1": args.stage1}, indent=1))
 
     def save(name: str, model: str, est: TopDownEstimator, run: dict[str, Any] | None) -> None:
         (out / name).mkdir(parents=True, exist_ok=True)
@@ -202,6 +226,15 @@ def measure(args: argparse.Namespace, out: Path, argv: list[str] | None) -> None
         (out / name / "test.json").write_text(json.dumps(record, indent=1))
         print(f"{name}: {record['scores']}", flush=True)
 
+    if args.ablation:  # one stage-1 variant beside an earlier run's teacher and student
+        teacher = estimator(cfg, teacher_model, teacher_codec)
+        load_pretrained(teacher, args.teacher_file if not args.teacher else out / "teacher" / "last.pt")
+        name = f"stage1_{args.ablation}"
+        strategy = DistillStrategy(estimator(cfg, args.student, teacher_codec), teacher, params, epochs)
+        run = train_run(name, cfg, strategy, train_set, evaluate, out, epochs)
+        save(name, f"{args.student} (from the teacher; {' '.join(args.stage1)})",
+             load_weights(estimator(cfg, args.student, teacher_codec), out / name), run)
+        return
     if args.teacher:  # train a teacher here first
         run = train_run("teacher", cfg, SupervisedStrategy(estimator(cfg, args.teacher, None)), train_set, evaluate,
                         out, epochs)
@@ -214,7 +247,7 @@ def measure(args: argparse.Namespace, out: Path, argv: list[str] | None) -> None
     run = train_run("student", cfg, SupervisedStrategy(estimator(cfg, args.student, teacher_codec)), train_set,
                     evaluate, out, epochs)
     save("student", args.student, load_weights(estimator(cfg, args.student, teacher_codec), out / "student"), run)
-    stage1 = DistillStrategy(estimator(cfg, args.student, teacher_codec), teacher, DistillParams(stage=1), epochs)
+    stage1 = DistillStrategy(estimator(cfg, args.student, teacher_codec), teacher, params, epochs)
     run = train_run("stage1", cfg, stage1, train_set, evaluate, out, epochs)
     distilled = load_weights(estimator(cfg, args.student, teacher_codec), out / "stage1")
     save("stage1", f"{args.student} (from the teacher)", distilled, run)

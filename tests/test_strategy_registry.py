@@ -108,7 +108,7 @@ def test_a_registered_strategy_builds_from_a_config():
 
 def test_a_builder_must_name_the_networks_it_evaluates(monkeypatch):
     cfg = _config("test-unnamed")
-    monkeypatch.setitem(registry._STRATEGIES, "test-unnamed",
+    monkeypatch.setitem(registry._STRATEGIES._entries, "test-unnamed",
                         lambda cfg, factory: PairStrategy(factory(), factory()))
     with pytest.raises(TypeError, match="network\\(s\\) left, right: its builder must call set_networks"):
         experiment.build_strategy(cfg, lambda: experiment.build_estimator(cfg))

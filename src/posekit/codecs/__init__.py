@@ -11,9 +11,9 @@ import inspect
 from typing import Any, Callable
 
 from posekit.keypoints import KeypointSet
-from posekit.registry import import_modules
+from posekit.registry import Registry
 
-_CODECS: dict[str, type] = {}
+_CODECS: Registry[type] = Registry("codec", "posekit.codecs")
 # Constructor arguments that come from the experiment (data.input_size, data.keypoint_set), never
 # from codec params.
 SUPPLIED = ("input_size", "keypoint_set", "num_keypoints")
@@ -21,29 +21,17 @@ SUPPLIED = ("input_size", "keypoint_set", "num_keypoints")
 
 def register_codec(name: str) -> Callable[[type], type]:
     """Class decorator: make the codec buildable as `name` (config key `codec.name`)."""
-    def wrap(cls: type) -> type:
-        _CODECS[name] = cls
-        return cls
-    return wrap
-
-
-def _load() -> None:
-    # Every module of the package registers its codec on import (posekit.registry): a new codec is a
-    # new file. Imported on first use so `import posekit.codecs` stays light.
-    import_modules("posekit.codecs")
+    return _CODECS.decorator(name)
 
 
 def available_codecs() -> list[str]:
-    """Sorted registered codec names (imports the codec modules on first call)."""
-    _load()
-    return sorted(_CODECS)
+    """Sorted registered codec names. Every module of the package registers its codec when imported,
+    on first lookup (posekit.registry): a new codec is a new file, and `import posekit.codecs` stays light."""
+    return _CODECS.names()
 
 
 def codec_class(name: str) -> type:
     """The class registered as `name`; KeyError listing the available names if none is."""
-    _load()
-    if name not in _CODECS:
-        raise KeyError(f"unknown codec '{name}'; available: {', '.join(sorted(_CODECS))}")
     return _CODECS[name]
 
 

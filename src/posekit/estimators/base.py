@@ -8,25 +8,21 @@ from torch import nn
 
 from posekit.data.transforms.preprocess import Preprocess
 from posekit.keypoints import KeypointSet
-from posekit.registry import import_modules
+from posekit.registry import Registry
 
 # Estimator classes by the zoo's EstimatorKind they implement (each class declares `kind`).
-_ESTIMATORS: dict[Any, type] = {}
+_ESTIMATORS: Registry[type] = Registry("estimator kind", "posekit.estimators",
+                                       key_name=lambda kind: getattr(kind, "name", str(kind)))
 
 
 def register_estimator(cls: type) -> type:
     """Class decorator: `cls` builds the zoo entries whose estimator kind is `cls.kind`."""
-    _ESTIMATORS[cls.kind] = cls
-    return cls
+    return _ESTIMATORS.add(cls.kind, cls)
 
 
 def estimator_class(kind: Any) -> type:
     """The registered class for a zoo entry's estimator kind (every estimator module is imported first,
-    so a new estimator is a new file)."""
-    import_modules("posekit.estimators")
-    if kind not in _ESTIMATORS:
-        raise KeyError(f"no estimator class implements kind '{getattr(kind, 'name', kind)}'; registered: "
-                       f"{', '.join(sorted(k.name for k in _ESTIMATORS))}")
+    so a new estimator is a new file); KeyError listing the kinds that have one."""
     return _ESTIMATORS[kind]
 
 

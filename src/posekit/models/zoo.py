@@ -13,7 +13,7 @@ from torch import nn
 
 from posekit.codecs import make_codec
 from posekit.keypoints import KeypointSet, get_keypoint_set
-from posekit.registry import import_modules
+from posekit.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class ZooEntry:
         return w, h
 
 
-_ZOO: dict[str, ZooEntry] = {}
+_ZOO: Registry[ZooEntry] = Registry("model", "posekit.models")
 
 
 def register_model(name: str, *, estimator: EstimatorKind, input_size: tuple[int, int], keypoint_set: str,
@@ -108,27 +108,19 @@ def register_model(name: str, *, estimator: EstimatorKind, input_size: tuple[int
         raise ValueError(f"register_model('{name}'): codec must name the codec ({{'name': ..., **params}})")
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _ZOO[name] = ZooEntry(name, fn, estimator, tuple(input_size), keypoint_set, dict(codec), description,
-                              size_divisor, dict(moved_params or {}))
+        _ZOO.add(name, ZooEntry(name, fn, estimator, tuple(input_size), keypoint_set, dict(codec), description,
+                                size_divisor, dict(moved_params or {})))
         return fn
     return wrap
 
 
-def _load() -> None:
-    import_modules("posekit.models")  # every model module registers its names on import
-
-
 def list_models() -> list[ZooEntry]:
-    """Every registered entry, sorted by name; imports the model modules first."""
-    _load()
-    return [_ZOO[k] for k in sorted(_ZOO)]
+    """Every registered entry, sorted by name; imports the model modules first (each registers its names)."""
+    return [_ZOO[k] for k in _ZOO]
 
 
 def get_entry(name: str) -> ZooEntry:
-    """The entry registered as `name`; KeyError listing the zoo where there is none."""
-    _load()
-    if name not in _ZOO:
-        raise KeyError(f"unknown model '{name}'; `posekit models` lists the zoo: {', '.join(sorted(_ZOO))}")
+    """The entry registered as `name`; KeyError listing the zoo (`posekit models`) where there is none."""
     return _ZOO[name]
 
 

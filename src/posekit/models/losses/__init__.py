@@ -10,25 +10,19 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from posekit.keypoints import KeypointSet
-from posekit.registry import import_modules
+from posekit.registry import Registry
 
-_LOSSES: dict[str, type] = {}
+_LOSSES: Registry[type] = Registry("loss", "posekit.models.losses")
 SUPPLIED = ("codec", "keypoint_set")  # constructor arguments the estimator builder hands over
 
 
 def register_loss(name: str) -> Callable[[type], type]:
     """Class decorator registering a loss under `name` (a later registration replaces it)."""
-    def wrap(cls: type) -> type:
-        _LOSSES[name] = cls
-        return cls
-    return wrap
+    return _LOSSES.decorator(name)
 
 
 def loss_class(name: str) -> type:
     """The loss class registered as `name`, importing the loss modules first; KeyError listing them."""
-    import_modules("posekit.models.losses")  # each module registers its losses on import
-    if name not in _LOSSES:
-        raise KeyError(f"unknown loss '{name}'; available: {', '.join(sorted(_LOSSES))}")
     return _LOSSES[name]
 
 

@@ -9,39 +9,30 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from posekit.config import ConfigError, ExperimentConfig
-from posekit.registry import import_modules
+from posekit.registry import Registry
 from posekit.training.strategies.base import Strategy
 
 StrategyBuilder = Callable[[ExperimentConfig, Callable[[], Any]], Strategy]
 
-_STRATEGIES: dict[str, StrategyBuilder] = {}
+_STRATEGIES: Registry[StrategyBuilder] = Registry("strategy", "posekit.training.strategies")
 
 
 def register_strategy(name: str) -> Callable[[StrategyBuilder], StrategyBuilder]:
     """Decorator registering a builder under `name` (a later registration replaces it); returns it unchanged."""
-    def wrap(builder: StrategyBuilder) -> StrategyBuilder:
-        _STRATEGIES[name] = builder
-        return builder
-    return wrap
-
-
-def _load() -> None:
-    import_modules("posekit.training.strategies")  # each module registers its builder on import
+    return _STRATEGIES.decorator(name)
 
 
 def strategy_names() -> list[str]:
-    """Every registered strategy name, sorted; imports the strategy modules first."""
-    _load()
-    return sorted(_STRATEGIES)
+    """Every registered strategy name, sorted; imports the strategy modules first (each registers its builder)."""
+    return _STRATEGIES.names()
 
 
 def get_strategy_builder(name: str) -> StrategyBuilder:
     """The builder registered as `name`; ConfigError listing the registered ones where there is none."""
-    _load()
-    if name not in _STRATEGIES:
-        raise ConfigError(f"config key 'strategy': unknown strategy '{name}'; registered: "
-                          f"{', '.join(sorted(_STRATEGIES))}")
-    return _STRATEGIES[name]
+    try:
+        return _STRATEGIES[name]
+    except KeyError as error:
+        raise ConfigError(f"config key 'strategy': {error.args[0]}") from None
 
 
 def build_strategy(cfg: ExperimentConfig, estimator_factory: Callable[[], Any]) -> Strategy:
