@@ -7,13 +7,21 @@ training code writes, convert each file with posekit (`posekit.models.official.l
 and zoo model detected from the weights), run both networks on the same random image and print the
 largest absolute difference over all outputs. One table row per file form, then one JSON line.
 
-    .venv/bin/python benchmarks/official_equivalence.py [--json] [--write-keys DIR]
+    .venv/bin/python benchmarks/official_equivalence.py [--json] [--write-keys DIR] [--mmpose-python PATH]
 
 Official code: HRNet/HigherHRNet-Human-Pose-Estimation (`lib/models/pose_higher_hrnet.py`, the
 `experiments/` yaml for the architecture, `lib/fp16_utils` for the FP16 wrapper and loss scaler) and
 jialee93/Improved-Body-Parts (`models/posenet.py`, `models/layers_transposed.py`, the loss modules the
 Network wrapper holds, `config/config.py`). --write-keys writes the official state-dict names and
 shapes that tests/test_official_checkpoints.py checks posekit against.
+
+MMPose (RTMPose, DWPose) with --mmpose-python: a side virtualenv's python with mmpose 1.3.2, mmdet
+3.3.0, mmcv 2.1.0 (no compiled ops needed) and mmengine, never posekit's own environment. It runs
+benchmarks/_mmpose_worker.py, which builds RTMPose-t/-m (COCO) and RTMPose-l (whole-body) with MMPose's
+registry, writes each file form (published, runner checkpoint with EMA, DDP, DWPose stage-1 and stage-2
+distiller) and MMPose's own outputs for each; each file is then converted with posekit (format, zoo
+model and distiller part detected; the other parts asked for with `part`) and run on the same
+already-normalised input (MMPose's data_preprocessor output), comparing the SimCC x/y logits.
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ import torch
 import yaml
 
 from posekit.data.datasets import normalize_image
+from posekit.models import convert_mmpose
 from posekit.models.official import detect_format, load_official, read_checkpoint
 
 MIRRORS = Path("/work/.mirror")
@@ -230,6 +239,64 @@ def compare_forms(root: Path, network: str, forms: dict, x: torch.Tensor, size: 
     return rows
 
 
+MMPOSE_FORMS = {
+    "published": "published {meta, state_dict} (publish_model.py)",
+    "runner": "runner epoch_N.pth (EMA, message_hub, optimizer)",
+    "ddp": "{meta, state_dict} with 'module.' keys (DDP)",
+    "dwpose-s1": "DWPose stage-1 distiller (runner file)",
+    "dwpose-s2": "DWPose stage-2 distiller (runner file)",
+}
+MMPOSE_NOT_RUN = ("not run: pass --mmpose-python PATH, the python of a side virtualenv with mmpose 1.3.2, mmdet 3.3.0, "
+                  "mmcv 2.1.0 and mmengine (docs/official_checkpoints.md has the recipe)")
+
+
+def mmpose_rows(python: str) -> tuple[list[dict], dict]:
+    """Run _mmpose_worker.py in `python` (MMPose's side), convert each file it wrote with posekit and
+    compare the SimCC logits on the worker's input. Returns (rows, summary)."""
+    worker = Path(__file__).with_name("_mmpose_worker.py")
+    with tempfile.TemporaryDirectory(prefix="posekit-mmpose-") as tmp:
+        out = Path(tmp)
+        start = time.time()
+        done = subprocess.run([python, str(worker), str(out)], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{worker.name} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        worker_seconds = time.time() - start
+        rows, summary = compare_mmpose(out)
+    return rows, {**summary, "worker_seconds": round(worker_seconds, 1)}
+
+
+def compare_mmpose(out: Path) -> tuple[list[dict], dict]:
+    """posekit on each file of the worker's folder `out` vs MMPose's outputs there."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    arrays = dict(np.load(out / "outputs.npz"))
+    x = torch.from_numpy(arrays["inputs"])
+    # MMPose's data_preprocessor (BGR in, bgr_to_rgb, ImageNet mean/std) vs posekit's normalisation
+    ours = torch.stack([normalize_image(im) for im in arrays["image"]])
+    preprocess_diff = float((ours - x).abs().max())
+    rows = []
+    for item in manifest["files"]:
+        path = out / item["file"]
+        model, weights = load_official(path, part=item["part"])
+        checkpoint = read_checkpoint(path)
+        part = item["part"] or (convert_mmpose.distiller_part(checkpoint)[0]
+                                if convert_mmpose.is_distiller(checkpoint) else None)
+        with torch.no_grad():
+            got = model.eval()(x)
+        reference = (torch.from_numpy(arrays[f"{item['reference']}_x"]),
+                     torch.from_numpy(arrays[f"{item['reference']}_y"]))
+        diff, scale = max_diff(reference, got)
+        rows.append({"network": item["network"], "form": MMPOSE_FORMS[item["form"]],
+                     "part": (part if item["part"] else f"{part} (default)") if part else "-",
+                     "detected": detect_format(checkpoint), "zoo": weights.model,
+                     "input": f"{x.shape[2]}x{x.shape[3]}", "max_abs_diff": diff, "max_abs_output": scale,
+                     "zoo_as_mmpose": weights.model == item["zoo"], "part_as_mmpose": part == item["deploys"],
+                     "keypoint_set": weights.keypoint_set})
+    summary = {**manifest["versions"], "configs_match_shipped": manifest["configs_match_shipped"],
+               "raw_vs_averaged_max_abs_diff": manifest["raw_vs_averaged_max_abs_diff"],
+               "preprocess_max_abs_diff": preprocess_diff}
+    return rows, summary
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--higherhrnet-git", type=Path, default=HIGHERHRNET_GIT)
@@ -239,6 +306,8 @@ def main() -> int:
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 48], choices=[32, 48])
     parser.add_argument("--write-keys", type=Path, metavar="DIR", help="write the official names and shapes here")
     parser.add_argument("--json", action="store_true", help="only the JSON line")
+    parser.add_argument("--mmpose-python", metavar="PATH",
+                        help="python of a side virtualenv with mmpose 1.3.2 (runs benchmarks/_mmpose_worker.py)")
     args = parser.parse_args()
     torch.manual_seed(0)
     start = time.time()
@@ -251,17 +320,26 @@ def main() -> int:
             "jialee93/Improved-Body-Parts": extract(args.simplepose_git, SIMPLEPOSE_FILES, root / "ibp")}
         rows = higherhrnet_rows(root, args.hrnet_size, args.widths, args.write_keys)
         rows += simplepose_rows(root, args.simplepose_size, args.write_keys)
+    mm_rows, mmpose = mmpose_rows(args.mmpose_python) if args.mmpose_python else ([], MMPOSE_NOT_RUN)
     if not args.json:
         print(f"{'network':<18} {'form':<66} {'zoo model':<17} {'input':>5} {'max |diff|':>10} {'max |out|':>9}")
         for r in rows:
             print(f"{r['network']:<18} {r['form']:<66} {r['zoo']:<17} {r['input']:>5} "
                   f"{r['max_abs_diff']:>10.3g} {r['max_abs_output']:>9.3g}")
+        if mm_rows:
+            print(f"\nMMPose {mmpose['mmpose']} vs posekit: SimCC x/y logits, input {mm_rows[0]['input']} (HxW), B=2")
+            print(f"{'network':<20} {'form':<50} {'part':<17} {'zoo model':<10} {'max |diff|':>10} {'max |out|':>9}")
+            for r in mm_rows:
+                print(f"{r['network']:<20} {r['form']:<50} {r['part']:<17} {r['zoo']:<10} "
+                      f"{r['max_abs_diff']:>10.3g} {r['max_abs_output']:>9.3g}")
+    rows += mm_rows
     worst = max(r["max_abs_diff"] for r in rows)
+    as_mmpose = all(r["zoo_as_mmpose"] and r["part_as_mmpose"] for r in mm_rows)
     print(json.dumps({"rows": rows, "official_commits": commits, "worst_max_abs_diff": worst,
-                      "mmpose": "not run here: MMPose needs mmcv built from source (docs/official_checkpoints.md)",
+                      "mmpose": mmpose, **({"mmpose_zoo_and_parts_as_mmpose": as_mmpose} if mm_rows else {}),
                       "within_1e-5": worst <= 1e-5, "torch": torch.__version__,
                       "seconds": round(time.time() - start, 1)}))
-    return 0 if worst <= 1e-5 else 1
+    return 0 if worst <= 1e-5 and as_mmpose else 1
 
 
 if __name__ == "__main__":

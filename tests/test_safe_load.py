@@ -117,3 +117,81 @@ def test_runner_checkpoint_referencing_other_code_is_refused(tmp_path):
             sys.modules.pop(name, None)
     with pytest.raises(ValueError, match=r"x\.pth: refusing to load: it references evil_pkg\.Payload"):
         load_mmpose_checkpoint(tmp_path / "x.pth", "rtmpose-t")
+
+
+def _history_buffer_with_methods() -> tuple[type, list[str]]:
+    """mmengine's HistoryBuffer as it really pickles: its instance keeps the statistics methods
+    (HistoryBuffer.min, ...), which pickle protocol 2 (torch.save's) writes as builtins.getattr(cls, name)."""
+    names = ["mmengine", "mmengine.logging", "mmengine.logging.history_buffer"]
+    for name in names:
+        sys.modules[name] = types.ModuleType(name)
+
+    class HistoryBuffer:
+        def __init__(self) -> None:
+            self._log_history = np.arange(3.0)
+            self.statistics_methods = {"min": HistoryBuffer.min, "mean": HistoryBuffer.mean}
+
+        def min(self):
+            raise AssertionError("statistics method was run")
+
+        def mean(self):
+            raise AssertionError("statistics method was run")
+
+    HistoryBuffer.__module__ = "mmengine.logging.history_buffer"
+    HistoryBuffer.__qualname__ = "HistoryBuffer"
+    for method in (HistoryBuffer.min, HistoryBuffer.mean):
+        method.__module__, method.__qualname__ = HistoryBuffer.__module__, f"HistoryBuffer.{method.__name__}"
+    sys.modules["mmengine.logging.history_buffer"].HistoryBuffer = HistoryBuffer
+    return HistoryBuffer, names
+
+
+def test_runner_checkpoint_whose_message_hub_pickles_getattr_converts(tmp_path):
+    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+
+    torch.manual_seed(0)
+    state = build_model("rtmpose-t").state_dict()
+    buffer_cls, names = _history_buffer_with_methods()
+    try:
+        torch.save({"meta": {"epoch": 3}, "state_dict": state,
+                    "message_hub": {"log_scalars": {"train/loss": buffer_cls()}}}, tmp_path / "epoch_3.pth")
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+    assert "builtins.getattr" in torch.serialization.get_unsafe_globals_in_checkpoint(tmp_path / "epoch_3.pth")
+    model, _ = load_mmpose_checkpoint(tmp_path / "epoch_3.pth", "rtmpose-t")
+    assert "mmengine" not in sys.modules
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, state[key], msg=key)
+
+
+def test_legacy_format_file_with_numpy_meta_converts(tmp_path):
+    """MMPose's tools/misc/publish_model.py saves {meta, state_dict} in the legacy (non-zip) format;
+    meta's dataset_meta holds numpy arrays."""
+    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+
+    torch.manual_seed(0)
+    state = build_model("rtmpose-t").state_dict()
+    path = tmp_path / "rtmpose-t_published-0123abcd_20230101.pth"
+    torch.save({"meta": {"dataset_meta": {"sigmas": np.full(17, 0.05, np.float32), "num_keypoints": 17,
+                                          "flip_indices": np.arange(17)}}, "state_dict": state},
+               path, _use_new_zipfile_serialization=False)
+    model, info = load_mmpose_checkpoint(path)
+    assert info["model"] == "rtmpose-t"
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, state[key], msg=key)
+
+
+def test_legacy_format_file_referencing_other_code_is_refused(tmp_path):
+    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+
+    marker = tmp_path / "marker"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"state_dict": build_model("rtmpose-t").state_dict(), "meta": {"a": np.zeros(2), "b": Exploit()}},
+               tmp_path / "x.pth", _use_new_zipfile_serialization=False)
+    with pytest.raises(ValueError, match=r"x\.pth: refusing to load: it references (io|builtins)\.open"):
+        load_mmpose_checkpoint(tmp_path / "x.pth", "rtmpose-t")
+    assert not marker.exists()

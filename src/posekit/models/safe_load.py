@@ -4,10 +4,10 @@ Every posekit path loads with torch.load(weights_only=True): tensors, numbers, s
 dicts only; a pickled function or object is refused, never imported or called. MMEngine's runner
 checkpoints (epoch_N.pth, best_*.pth) also pickle mmengine, numpy and mmcv objects in `message_hub`,
 `meta` and the like, which a weights-only load refuses. `load_runner_checkpoint` reads those through an
-allow-list of module namespaces whose objects become inert placeholders (nothing imported, no
-constructor or __setstate__ of theirs run); posekit reads only the tensors of `state_dict` from such a
-file. A reference to anything outside the allow-list (builtins, os, subprocess, a user's own module)
-is refused with the global's name.
+allow-list of module namespaces (and builtins.getattr: PLACEHOLDER_NAMES) whose objects become inert
+placeholders (nothing imported, no constructor or __setstate__ of theirs run); posekit reads only the
+tensors of `state_dict` from such a file. A reference to anything outside the allow-list (other
+builtins, os, subprocess, a user's own module) is refused with the global's name.
 """
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ import torch
 # official HigherHRNet FP16 run pickles into checkpoint.pth.tar's optimizer entry (its lib/fp16_utils).
 PLACEHOLDER_NAMESPACES = ("mmengine.", "mmcv.", "mmdet.", "mmpose.", "numpy.", "_codecs.", "collections.",
                           "fp16_utils.")
+# Single globals allowed beside those namespaces. MMEngine's HistoryBuffer keeps its statistics methods
+# (HistoryBuffer.min, .max, .current, .mean) in the instance, and pickle protocol 2 (torch.save's)
+# writes each as getattr(HistoryBuffer, "min"), so every runner checkpoint's message_hub references
+# builtins.getattr. Like the rest it becomes a Placeholder: the real getattr is never called.
+PLACEHOLDER_NAMES = ("builtins.getattr",)
 
 
 class Placeholder:
@@ -78,26 +83,44 @@ def load_weights_only(path: str | Path, what: str = "checkpoint") -> Any:
         raise ValueError(f"{path}: not a readable {what}: {load_error_reason(exc)}") from None
 
 
+def _allowed(name: str) -> bool:
+    return name.startswith(PLACEHOLDER_NAMESPACES) or name in PLACEHOLDER_NAMES
+
+
+def _refuse(path: Path, names: list[str]) -> ValueError:
+    return ValueError(f"{path}: refusing to load: it references {', '.join(names[:3])}, which a checkpoint "
+                      "never needs (pickled code or objects are never run)")
+
+
 def load_runner_checkpoint(path: str | Path, what: str = "checkpoint") -> Any:
     """Like load_weights_only, and an MMEngine runner checkpoint's allow-listed non-tensor objects
-    load as Placeholder instances (see the module docstring)."""
+    load as Placeholder instances (see the module docstring).
+
+    The globals are read from the pickle without running it (zip files, torch.save's default), or,
+    in the legacy non-zip format (which MMPose's publish_model.py writes, and which torch cannot list
+    statically), one at a time from the weights-only loader's refusals, each allowed one as a
+    Placeholder, until the file loads or a global outside the allow-list is met."""
     path = Path(path)
     try:
         return load_weights_only(path, what)
     except ValueError as exc:  # refused or unreadable: a runner checkpoint's globals may be allowed
         first_error = exc
     try:
-        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)  # reads the pickle, runs nothing
-    except Exception:  # not a zip checkpoint: the weights-only error is the answer
-        unsafe = []
-    if not unsafe:
-        raise first_error
-    refused = sorted(name for name in unsafe if not name.startswith(PLACEHOLDER_NAMESPACES))
-    if refused:
-        raise ValueError(f"{path}: refusing to load: it references {', '.join(refused[:3])}, which a checkpoint "
-                         "never needs (pickled code or objects are never run)")
-    try:
-        with torch.serialization.safe_globals([(Placeholder, name) for name in unsafe]):
-            return _load(path)
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable {what}: {load_error_reason(exc)}") from None
+        unsafe = set(torch.serialization.get_unsafe_globals_in_checkpoint(path))  # reads the pickle, runs nothing
+    except Exception:  # not a zip checkpoint: learn its globals from the loader's refusals below
+        unsafe = set()
+    while True:
+        refused = sorted(name for name in unsafe if not _allowed(name))
+        if refused:
+            raise _refuse(path, refused)
+        try:
+            with torch.serialization.safe_globals([(Placeholder, name) for name in sorted(unsafe)]):
+                return _load(path)
+        except Exception as exc:
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+            if found and found.group(1) not in unsafe:
+                unsafe.add(found.group(1))
+                continue
+            if not unsafe:  # no global refused: the weights-only error is the answer
+                raise first_error from None
+            raise ValueError(f"{path}: not a readable {what}: {load_error_reason(exc)}") from None
