@@ -145,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ablation", default="", metavar="NAME",
                    help="train only a stage-1 variant, OUT/stage1_NAME, with --stage1 params (the teacher "
                         "and the student alone of an earlier run under --out are reused)")
-    p.add_argument("--stage1", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="stage-1 DistillParams, e.g. feature_weight=0 logit_weight=0 teacher_bn=eval")
+    p.add_argument("--stage1", action="append", default=[], metavar="KEY=VALUE",
+                   help="a stage-1 DistillParams value, e.g. feature_weight=0, logit_weight=0 or teacher_bn=eval "
+                        "(repeat for several)")
     args = p.parse_args(argv)
     out = Path(args.out)
     if not args.report_only:

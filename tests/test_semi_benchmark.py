@@ -141,3 +141,14 @@ def test_distill_benchmark_quick_and_report(tmp_path, lsp_root, lspet_root):
     teacher = json.loads((out / "teacher" / "test.json").read_text())
     assert teacher["model"].startswith("rtmpose-t") and teacher["scores"]["lsp_test"] > 0.3  # the shipped model
     assert report["runs"]["stage1"] == json.loads((out / "stage1" / "test.json").read_text())["scores"]
+    # One stage-1 variant beside those runs: its params reach the strategy, the report lists it after them.
+    lines = _run(["benchmarks/distill_lsp.py", "--quick", "--out", str(out), "--lspet", str(lspet_root),
+                  "--ablation", "logit_only", "--stage1", "feature_weight=0", f"data.train={lsp_root}",
+                  f"data.val={lsp_root}"]).splitlines()
+    assert lines[-1].startswith("| stage1_logit_only |")
+    variant = out / "stage1_logit_only"
+    assert json.loads((variant / "setting.json").read_text())["stage1"] == ["feature_weight=0"]
+    epochs = [json.loads(x) for x in (variant / "metrics.jsonl").read_text().splitlines() if '"epoch"' in x]
+    assert epochs and all(r["train/loss_fea"] == 0.0 and r["train/loss_logit"] > 0 for r in epochs if r["type"] == "epoch")
+    again = json.loads(_run(["benchmarks/distill_lsp.py", "--report-only", "--json", "--out", str(out)]).splitlines()[-1])
+    assert again == report  # the JSON keeps the three runs
