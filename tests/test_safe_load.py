@@ -52,9 +52,11 @@ def test_crafted_pickle_runs_nothing_on_any_loading_path(tmp_path, capsys):
     assert not marker.exists() and not (tmp_path / "out.pt").exists()
 
 
-def _fake_mmengine_objects() -> tuple[type, list[str]]:
+def _fake_mmengine_objects(statistics_methods: bool = False) -> tuple[type, list[str]]:
     """A stand-in for mmengine's HistoryBuffer, importable only while the test pickles it, as a
-    runner checkpoint's message_hub holds it; its __setstate__ would leave a trace if ever run."""
+    runner checkpoint's message_hub holds it; its __setstate__ would leave a trace if ever run. With
+    statistics_methods, its instance keeps them (HistoryBuffer.min, ...) as mmengine's really does,
+    which pickle protocol 2 (torch.save's) writes as builtins.getattr(cls, name)."""
     names = ["mmengine", "mmengine.logging", "mmengine.logging.history_buffer"]
     for name in names:
         sys.modules[name] = types.ModuleType(name)
@@ -62,12 +64,22 @@ def _fake_mmengine_objects() -> tuple[type, list[str]]:
     class HistoryBuffer:
         def __init__(self) -> None:
             self._log_history = np.arange(3.0)
+            if statistics_methods:
+                self.statistics_methods = {"min": HistoryBuffer.min, "mean": HistoryBuffer.mean}
 
         def __setstate__(self, state):
             raise AssertionError("mmengine object state was run")
 
+        def min(self):
+            raise AssertionError("statistics method was run")
+
+        def mean(self):
+            raise AssertionError("statistics method was run")
+
     HistoryBuffer.__module__ = "mmengine.logging.history_buffer"
     HistoryBuffer.__qualname__ = "HistoryBuffer"
+    for method in (HistoryBuffer.min, HistoryBuffer.mean):
+        method.__module__, method.__qualname__ = HistoryBuffer.__module__, f"HistoryBuffer.{method.__name__}"
     sys.modules["mmengine.logging.history_buffer"].HistoryBuffer = HistoryBuffer
     return HistoryBuffer, names
 
@@ -119,38 +131,12 @@ def test_runner_checkpoint_referencing_other_code_is_refused(tmp_path):
         load_mmpose_checkpoint(tmp_path / "x.pth", "rtmpose-t")
 
 
-def _history_buffer_with_methods() -> tuple[type, list[str]]:
-    """mmengine's HistoryBuffer as it really pickles: its instance keeps the statistics methods
-    (HistoryBuffer.min, ...), which pickle protocol 2 (torch.save's) writes as builtins.getattr(cls, name)."""
-    names = ["mmengine", "mmengine.logging", "mmengine.logging.history_buffer"]
-    for name in names:
-        sys.modules[name] = types.ModuleType(name)
-
-    class HistoryBuffer:
-        def __init__(self) -> None:
-            self._log_history = np.arange(3.0)
-            self.statistics_methods = {"min": HistoryBuffer.min, "mean": HistoryBuffer.mean}
-
-        def min(self):
-            raise AssertionError("statistics method was run")
-
-        def mean(self):
-            raise AssertionError("statistics method was run")
-
-    HistoryBuffer.__module__ = "mmengine.logging.history_buffer"
-    HistoryBuffer.__qualname__ = "HistoryBuffer"
-    for method in (HistoryBuffer.min, HistoryBuffer.mean):
-        method.__module__, method.__qualname__ = HistoryBuffer.__module__, f"HistoryBuffer.{method.__name__}"
-    sys.modules["mmengine.logging.history_buffer"].HistoryBuffer = HistoryBuffer
-    return HistoryBuffer, names
-
-
 def test_runner_checkpoint_whose_message_hub_pickles_getattr_converts(tmp_path):
     from posekit.models.convert_mmpose import load_mmpose_checkpoint
 
     torch.manual_seed(0)
     state = build_model("rtmpose-t").state_dict()
-    buffer_cls, names = _history_buffer_with_methods()
+    buffer_cls, names = _fake_mmengine_objects(statistics_methods=True)
     try:
         torch.save({"meta": {"epoch": 3}, "state_dict": state,
                     "message_hub": {"log_scalars": {"train/loss": buffer_cls()}}}, tmp_path / "epoch_3.pth")

@@ -35,6 +35,7 @@ class Registry(Generic[T]):
         self.package = package
         self._key_name = key_name  # how a key is printed (enum keys print their .name)
         self._entries: dict[Any, T] = {}
+        self._loaded = False
 
     def add(self, key: Any, entry: T) -> T:
         """Register `entry` under `key` (a later registration replaces it); returns the entry."""
@@ -46,17 +47,17 @@ class Registry(Generic[T]):
         return lambda entry: self.add(key, entry)
 
     def load(self) -> None:
-        """Import every module of the package, so each has registered what it defines."""
-        import_modules(self.package)
+        """Import every module of the package once, so each has registered what it defines. The flag is
+        set only after the walk: a lookup made while a module is being imported walks the package again
+        (importlib returns the modules already imported), as it did before any was loaded."""
+        if not self._loaded:
+            import_modules(self.package)
+            self._loaded = True
 
     def names(self) -> list[str]:
         """The registered keys as printed, sorted (imports the package's modules first)."""
         self.load()
         return sorted(self._key_name(k) for k in self._entries)
-
-    def __contains__(self, key: Any) -> bool:
-        self.load()
-        return key in self._entries
 
     def __getitem__(self, key: Any) -> T:
         self.load()
