@@ -1,16 +1,18 @@
 """Reproduce the shipped default model: data, training, packing, scores.
 
     .venv/bin/python tools/train_default_model.py                 # everything (resumes a killed run)
-    .venv/bin/python tools/train_default_model.py --pack-only     # pack runs/default_model/stage3/last.pt
+    .venv/bin/python tools/train_default_model.py --pack-only     # pack runs/default_model/stage4/last.pt
 
 1. writes the data files the configs name (tools/default_model_data.py);
 2. stage 1: `posekit train configs/default_model.yaml` (4 of 11 epochs on LSP train x7 + LSPET 1-7,000);
    stage 2: `posekit train configs/default_model_stage2.yaml` (from stage 1's weights, LSP train alone);
    stage 3: `posekit train configs/default_model_stage3.yaml` (from stage 2's weights, stage 1's persons
    plus LSPET 1-7,000 with the whole image as the box, the framing users give);
-   each resumes exactly from its last.pt; `--init` starts stage 1 from an earlier model file instead of
-   from scratch (a longer run in steps);
-3. packs stage 3's last checkpoint (the end of its cosine schedule) into
+   stage 4: `posekit train configs/default_model_stage4.yaml` (stage 3 continued: same data, a second
+   cosine cycle);
+   each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
+   stage 1 from an earlier model file instead of from scratch (a longer run in steps);
+3. packs the last stage's last checkpoint (the end of its cosine schedule) into
    src/posekit/weights/default_body.pt in fp16, with its config, the inference settings chosen on LSPET
    7,001-8,000 (box padding of the whole image, refine) and its scores;
 4. scores the packed file as users run it (whole image, letterboxed) with benchmarks/peers_lsp.py's
@@ -25,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+# The recipe, in order: each stage starts from the previous one's last checkpoint; the last is packed.
+STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stage3.yaml", "default_model_stage4.yaml")
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tools"))
 
@@ -45,10 +49,10 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     codec = {**get_entry(cfg.model.name).codec, **cfg.codec.params}
     state = load_checkpoint(checkpoint)
     info = {"trained_on": "LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
-                          "then both again with LSPET 1-7000 also framed as the whole image",
+                          "then both again with LSPET 1-7000 also framed as the whole image (two cosine cycles)",
             "selected_on": "LSPET 7001-8000",
-            "config": "configs/default_model.yaml, configs/default_model_stage2.yaml, configs/default_model_stage3.yaml",
-            "command": "python tools/train_default_model.py", "iterations": int(state.get("iteration", 0))}
+            "config": ", ".join(f"configs/{name}" for name in STAGES),
+            "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
 
     def write(padding: float, refine: bool, threshold: float = 0.3) -> None:
         save_model_file(model_file_state(estimator, cfg.model.name, cfg.data.input_size, padding, codec,
@@ -117,10 +121,7 @@ def store_expectation(model_file: Path, data_root: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
-    p.add_argument("--config", default=str(REPO / "configs" / "default_model.yaml"))
-    p.add_argument("--stage2", default=str(REPO / "configs" / "default_model_stage2.yaml"))
-    p.add_argument("--stage3", default=str(REPO / "configs" / "default_model_stage3.yaml"))
-    p.add_argument("--init", help="a model file or checkpoint to start from (model.pretrained)")
+    p.add_argument("--init", help="a model file or checkpoint to start stage 1 from (model.pretrained)")
     p.add_argument("--pack-only", action="store_true")
     p.add_argument("--out", default=str(REPO / "src" / "posekit" / "weights" / "default_body.pt"))
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
@@ -131,19 +132,17 @@ def main() -> None:
     from posekit.config import load_config
 
     data_root = Path(args.data).resolve()
-    overrides = list(args.overrides) + [f"data.train_images={data_root}", f"data.val_images={data_root}"]
-    if args.init:
-        overrides.append(f"model.pretrained={args.init}")
-    cfg = load_config(args.config, overrides)
-    roots = [f"data.train_images={data_root}", f"data.val_images={data_root}"]
-    stage2 = load_config(args.stage2, list(args.overrides) + roots + [f"model.pretrained={Path(cfg.out_dir) / 'last.pt'}"])
-    stage3 = load_config(args.stage3, list(args.overrides) + roots
-                         + [f"model.pretrained={Path(stage2.out_dir) / 'last.pt'}"])
+    common = list(args.overrides) + [f"data.train_images={data_root}", f"data.val_images={data_root}"]
+    stages, previous = [], args.init
+    for name in STAGES:
+        stages.append(load_config(REPO / "configs" / name,
+                                  common + ([f"model.pretrained={previous}"] if previous else [])))
+        previous = Path(stages[-1].out_dir) / "last.pt"
     if not args.pack_only:
-        prepare(data_root, Path(cfg.data.train).parent)
-        for stage in (cfg, stage2, stage3):
+        prepare(data_root, Path(stages[0].data.train).parent)
+        for stage in stages:
             experiment.train(stage, resume="auto")
-    pack(Path(stage3.out_dir) / "last.pt", Path(args.out), data_root)
+    pack(Path(stages[-1].out_dir) / "last.pt", Path(args.out), data_root)
 
 
 if __name__ == "__main__":
