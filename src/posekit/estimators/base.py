@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from posekit.data.transforms.preprocess import Preprocess
+from posekit.data.transforms.preprocess import Preprocess, to_image
 from posekit.keypoints import KeypointSet
 from posekit.registry import Registry
 
@@ -24,6 +25,20 @@ def estimator_class(kind: Any) -> type:
     """The registered class for a zoo entry's estimator kind (every estimator module is imported first,
     so a new estimator is a new file); KeyError listing the kinds that have one."""
     return _ESTIMATORS[kind]
+
+
+def grouped_persons(decoded: Any, batch: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """A bottom-up decoder's per-image (persons (P, K, 3) in network-input pixels, scores (P,)) as
+    `Estimator.predict` returns them: per image, dicts of image_id, keypoints mapped back to the
+    original image through batch['warp'], and the person's score."""
+    warps = np.asarray(batch["warp"], np.float64)
+    image_ids = np.asarray(batch["image_id"]).tolist()
+    results = []
+    for (persons, scores), warp, image_id in zip(decoded, warps, image_ids):
+        persons = to_image(persons, warp)
+        results.append([{"image_id": int(image_id), "keypoints": persons[p], "score": float(scores[p])}
+                        for p in range(len(persons))])
+    return results
 
 
 class Estimator(nn.Module):

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from posekit.codecs.associative_embedding import AssociativeEmbeddingCodec
-from posekit.data.transforms.preprocess import to_image
-from posekit.estimators.base import Estimator, register_estimator
+from posekit.estimators.base import Estimator, grouped_persons, register_estimator
 from posekit.keypoints import KeypointSet
 from posekit.models.zoo import ASSOCIATIVE_EMBEDDING
 
@@ -71,14 +69,7 @@ class BottomUpEstimator(Estimator):
         original image through batch['warp'], and the person's score."""
         heatmaps, tags = self.predict_maps(batch["image"], flip_test)
         decoded = self.codec.parse_maps({"heatmaps": heatmaps, "tags": tags})
-        warps = np.asarray(batch["warp"], np.float64)
-        image_ids = np.asarray(batch["image_id"]).tolist()
-        results = []
-        for (persons, scores), warp, image_id in zip(decoded, warps, image_ids):
-            persons = to_image(persons, warp)
-            results.append([{"image_id": int(image_id), "keypoints": persons[p], "score": float(scores[p])}
-                            for p in range(len(persons))])
-        return results
+        return grouped_persons(decoded, batch)
 
 
 def build_bottomup_estimator(model_name: str, keypoint_set: str | KeypointSet | None = None,

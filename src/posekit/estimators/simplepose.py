@@ -13,8 +13,7 @@ import numpy as np
 import torch
 
 from posekit.codecs.bodypart import BodyPartCodec
-from posekit.estimators.base import Estimator, register_estimator
-from posekit.data.transforms.preprocess import to_image
+from posekit.estimators.base import Estimator, grouped_persons, register_estimator
 from posekit.keypoints import KeypointSet
 from posekit.models.zoo import SIMPLEPOSE
 
@@ -52,11 +51,4 @@ class SimplePoseEstimator(Estimator):
         original image through batch['warp'], and the person's score."""
         maps, flipped = self.predict_maps(batch["image"], flip_test)
         decoded = self.codec.decode(maps, flipped, self.keypoint_set.flip_index if flipped is not None else None)
-        warps = np.asarray(batch["warp"], np.float64)
-        image_ids = np.asarray(batch["image_id"]).tolist()
-        results = []
-        for (persons, scores), warp, image_id in zip(decoded, warps, image_ids):
-            persons = to_image(persons, warp)
-            results.append([{"image_id": int(image_id), "keypoints": persons[p], "score": float(scores[p])}
-                            for p in range(len(persons))])
-        return results
+        return grouped_persons(decoded, batch)
