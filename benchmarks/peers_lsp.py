@@ -4,7 +4,10 @@ Each model sees the whole image, letterboxed as it expects (no detector, no grou
   - posekit's shipped default model (`posekit.load()`), its own preprocessing and flip test;
   - MoveNet Lightning v4 int8 (../shared/weights, run with `ai-edge-litert`): 192x192 letterbox;
   - MediaPipe Pose, BlazePose full (`--mediapipe-python` a side virtualenv's python with
-    mediapipe==0.10.21; it finds the person itself).
+    mediapipe==0.10.21; it finds the person itself);
+  - with `--detector`, an extra row outside that protocol: posekit's default model on the boxes of
+    RTMDet-nano (../shared/weights), the person with the best pose score, the whole image where the
+    detector finds none. It measures what finding the person first buys.
 Scored on the 1,000 LSP test images (1,001-2,000) and on LSPET 7,001-8,000 (posekit's held-out
 validation part: never trained on): PCK@0.2 of the torso (right shoulder - left hip) over the 12 limb
 joints that COCO-17, LSP-14 and BlazePose share by name, per joint group, plus images/s of each
@@ -70,18 +73,22 @@ def score(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------- models
-def run_posekit(paths: list[str], model: str | None = None) -> tuple[np.ndarray, float]:
+def run_posekit(paths: list[str], model: str | None = None, detector: str | None = None) -> tuple[np.ndarray, float]:
     import posekit
-    model = posekit.load(model)
-    names = model.keypoint_set.names
+    whole_image = posekit.load(model)
+    found = posekit.load(model, detector=detector) if detector else None
+    names = whole_image.keypoint_set.names
     index = [names.index(n) for n in LIMBS]
     preds, seconds = [], 0.0
     for path in paths:
         image = load_image(path)
         start = time.perf_counter()
-        persons = model(image, rgb=True)
+        persons = found(image, rgb=True) if found is not None else []
+        if not persons:  # no detector, or nobody found: the whole image as the box (and its refine step)
+            persons = whole_image(image, rgb=True)
         seconds += time.perf_counter() - start
-        preds.append(persons[0]["keypoints"][index] if persons else np.full((12, 3), np.nan))
+        best = max(persons, key=lambda person: person["score"]) if persons else None
+        preds.append(best["keypoints"][index] if best is not None else np.full((12, 3), np.nan))
     return np.stack(preds), seconds
 
 
@@ -141,6 +148,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--limit", type=int, default=0, help="first N images of each set (0 = all 1,000)")
     p.add_argument("--mediapipe-python", help="a python with mediapipe==0.10.21 (side virtualenv)")
+    p.add_argument("--detector", nargs="?", const=str(SHARED / "weights" / "rtmdet_nano_person_end2end.onnx"),
+                   help="add a row: posekit's default model on RTMDet-nano's boxes (default: ../shared/weights)")
     p.add_argument("--report-only", action="store_true", help=f"print the last saved table ({RESULTS.name})")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     args = p.parse_args()
@@ -153,6 +162,8 @@ def main() -> None:
     models = {"posekit default": run_posekit, "MoveNet Lightning int8": run_movenet}
     if args.mediapipe_python:
         models["MediaPipe BlazePose full"] = lambda paths: run_mediapipe(paths, args.mediapipe_python)
+    if args.detector:
+        models["posekit default + RTMDet"] = lambda paths: run_posekit(paths, detector=args.detector)
     runs: dict = {name: {"pck": {}, "images_per_s": {}} for name in models}
     for test_set, (paths, gt) in test_sets(args.limit).items():
         for name, fn in models.items():
