@@ -194,11 +194,12 @@ class _StubPerson(torch.nn.Module):
 def test_predictor_refine_looks_again_around_the_person():
     from posekit.inference.predictor import Predictor
     image = np.zeros((400, 600, 3), np.uint8)
-    plain = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.0)
-    refined = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.0, refine=True)
+    plain = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.25)
+    refined = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.25, refine=True)
     assert plain(image)[0]["bbox"] == [0.0, 0.0, 600.0, 400.0]
     second = refined(image)[0]
-    np.testing.assert_allclose(second["bbox"], [95.0, 90.0, 50.0, 100.0])  # keypoint box padded 1.25x
+    # the keypoints' box, cropped as a person box (padded 1.25x by the preprocess, as in training)
+    np.testing.assert_allclose(second["bbox"], [100.0, 100.0, 40.0, 80.0])
     assert second["score"] > plain(image)[0]["score"]
     given = refined(image, boxes=np.array([[0, 0, 600, 400]]))  # boxes given: no second look
     assert given[0]["bbox"] == [0.0, 0.0, 600.0, 400.0]

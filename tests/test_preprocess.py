@@ -204,3 +204,20 @@ def test_eval_and_predict_give_a_bottomup_model_the_same_poses(tmp_path, capsys)
     for e, p in zip(by_eval, by_predict):
         assert (e["image_id"], p["image_id"]) == (7, 0)
         assert e["keypoints"] == p["keypoints"] and e["score"] == p["score"]
+
+
+def test_whole_image_padding_applies_to_the_whole_image_only():
+    """A model file pads a person box as its training crops were padded, and the whole image (no
+    detector, no boxes) by its own factor: the two framings differ (a shipped model once cropped
+    detector boxes with the whole image's 1.0 and lost a third of its score)."""
+    box = (10.0, 20.0, 60.0, 80.0)
+    both = Preprocess((64, 64), bbox_padding=1.25, whole_image_padding=1.0)
+    _, person = both.center_scale(box)
+    _, whole = both.center_scale(box, whole_image=True)
+    np.testing.assert_allclose(person, [100.0, 100.0])  # 80 x 1.25, squared to the input's 1:1
+    np.testing.assert_allclose(whole, [80.0, 80.0])
+    default = Preprocess((64, 64), bbox_padding=1.25)  # no whole-image factor: the person-box one
+    np.testing.assert_allclose(default.center_scale(box, whole_image=True)[1], person)
+    np.testing.assert_array_equal(both.crop_warp(box), default.crop_warp(box))
+    with pytest.raises(ValueError, match="whole_image_padding"):
+        Preprocess((64, 64), whole_image_padding=0.0)

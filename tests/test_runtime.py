@@ -259,16 +259,23 @@ def test_runtime_refine_matches_the_torch_predictor(tmp_path):
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
             m.reset_parameters()
     path = tmp_path / "refine.pt"
-    save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.0,
+    save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.25,
                                      {"name": "simcc", "split_ratio": 2.0, "normalize": False}, half=False,
-                                     refine=True), path)
+                                     refine=True, whole_image_padding=1.0), path)
     assert main(["export", str(path), "--out", str(tmp_path / "refine.onnx")]) == 0
     onnx_model = runtime.load(tmp_path / "refine.onnx")
-    assert onnx_model.metadata.refine
+    assert onnx_model.metadata.refine and onnx_model.metadata.whole_image_padding == 1.0
+    assert onnx_model.metadata.bbox_padding == 1.25
     image = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
-    expected = load(path)(image)
+    torch_model = load(path)
+    expected = torch_model(image)
     got = onnx_model(image)
     assert got[0]["bbox"] == pytest.approx(expected[0]["bbox"], abs=1e-4)
+    np.testing.assert_allclose(got[0]["keypoints"], expected[0]["keypoints"], atol=1e-4)
+    # A given box is cropped with the person-box padding by both, and no second look is taken.
+    box = np.array([[40.0, 20.0, 60.0, 90.0]])
+    expected, got = torch_model(image, boxes=box), onnx_model(image, boxes=box)
+    assert got[0]["bbox"] == expected[0]["bbox"] == pytest.approx(tuple(box[0]))
     np.testing.assert_allclose(got[0]["keypoints"], expected[0]["keypoints"], atol=1e-4)
 
 

@@ -55,15 +55,19 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
             "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
 
     def write(padding: float, refine: bool, threshold: float = 0.3) -> None:
-        save_model_file(model_file_state(estimator, cfg.model.name, cfg.data.input_size, padding, codec,
-                                         cfg.model.params, info, refine=refine, keypoint_threshold=threshold), out)
+        # Person boxes (a detector's, given ones, refine's) keep the training crops' padding; only the
+        # whole image, a framing of its own, gets the padding chosen here.
+        save_model_file(model_file_state(estimator, cfg.model.name, cfg.data.input_size,
+                                         cfg.data.augment.bbox_padding, codec, cfg.model.params, info,
+                                         refine=refine, keypoint_threshold=threshold,
+                                         whole_image_padding=padding), out)
 
     sets = peers_lsp.test_sets(0)
     scores: dict[str, dict[str, float]] = {}
     val_predictions: dict[str, np.ndarray] = {}
     for padding in (1.0, 1.25):
         for refine in (False, True):
-            key = f"padding={padding} refine={refine}"
+            key = f"whole_image_padding={padding} refine={refine}"
             write(padding, refine)
             for name, (paths, gt) in sets.items():
                 pred, seconds = peers_lsp.run_posekit(paths, model=str(out))

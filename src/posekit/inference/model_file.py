@@ -4,7 +4,9 @@ A training checkpoint carries optimizer state, RNG states and the whole experime
 carries only what inference needs, the way torchvision's weights carry their transforms:
 
     {"posekit_model": 1, "model": zoo name, "model_params": {...}, "keypoint_set": name,
-     "input_size": [w, h], "bbox_padding": float, "codec": {name, params...},
+     "input_size": [w, h], "bbox_padding": float (person boxes: the training crops' factor),
+     "whole_image_padding": float (when the whole image is the box; absent in older files: bbox_padding),
+     "codec": {name, params...},
      "weights": state dict (fp16), "refine": bool (a second look around the first pass's keypoints
      when the whole image is the box; inference.predictor), "keypoint_threshold": the score above which
      a keypoint is drawn by default, "info": {free-form provenance and scores}}
@@ -29,7 +31,8 @@ def is_model_file(state: Any) -> bool:
 
 def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int], bbox_padding: float,
                      codec: dict, model_params: dict | None = None, info: dict | None = None,
-                     half: bool = True, refine: bool = False, keypoint_threshold: float = 0.3) -> dict[str, Any]:
+                     half: bool = True, refine: bool = False, keypoint_threshold: float = 0.3,
+                     whole_image_padding: float | None = None) -> dict[str, Any]:
     """The model-file dict (layout in the module docstring) for a trained estimator.
 
     `half`: store floating-point weights as fp16 (integer buffers are kept). `codec`: {name, params...}
@@ -40,7 +43,8 @@ def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int
     return {"posekit_model": FORMAT_VERSION, "model": model_name, "model_params": dict(model_params or {}),
             "keypoint_set": estimator.keypoint_set.name, "input_size": [int(input_size[0]), int(input_size[1])],
             "bbox_padding": float(bbox_padding), "codec": dict(codec), "weights": weights, "refine": bool(refine),
-            "keypoint_threshold": float(keypoint_threshold), "info": dict(info or {})}
+            "keypoint_threshold": float(keypoint_threshold), "info": dict(info or {}),
+            **({} if whole_image_padding is None else {"whole_image_padding": float(whole_image_padding)})}
 
 
 def save_model_file(state: dict[str, Any], path: str | Path) -> Path:
@@ -72,7 +76,8 @@ def estimator_from_model_file(state: dict[str, Any], source: str = "model file")
     codec = dict(state["codec"])
     estimator = build_topdown_estimator(state["model"], state["keypoint_set"], tuple(state["input_size"]),
                                         codec, state.get("model_params") or {})
-    estimator.preprocess = Preprocess(state["input_size"], state["bbox_padding"])
+    estimator.preprocess = Preprocess(state["input_size"], state["bbox_padding"],
+                                      whole_image_padding=state.get("whole_image_padding"))
     weights = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
     try:
         estimator.load_state_dict(weights)

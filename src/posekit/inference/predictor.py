@@ -18,9 +18,12 @@ class Predictor:
     """Input size and box padding come from `estimator.preprocess`; `input_size` and `padding`, when
     given, override them (an estimator without a preprocess needs input_size).
 
-    refine: with no detector and no boxes (the whole image is the box), look again at a crop around
-    the first pass's keypoints and keep the second pass when its pose score is at least the first's.
-    A small person in a large photo then gets the input resolution a detector's box would give it."""
+    The whole image, when it is the box (no detector, no boxes), is padded by the preprocess's
+    whole_image_padding; person boxes by its bbox_padding, the training crops' factor.
+    refine: with the whole image as the box, look again at a crop around the first pass's keypoints
+    (their box, padded as a person box) and keep the second pass when its pose score is at least the
+    first's. A small person in a large photo then gets the input resolution a detector's box would
+    give it."""
 
     def __init__(self, estimator: Estimator, paradigm: str, input_size: Sequence[int] | None = None,
                  detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
@@ -61,20 +64,21 @@ class Predictor:
         if self.paradigm == "bottomup":
             return self._bottomup(image, image_id)
         whole_image = (boxes is None or not len(boxes)) and self.detector is None
-        results = self._topdown(image, image_id, self.boxes_for(image, boxes))
+        results = self._topdown(image, image_id, self.boxes_for(image, boxes), whole_image)
         if self.refine and whole_image and results:
-            box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0])
+            box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0], padding=1.0)
             if box is not None:
                 second = self._topdown(image, image_id, np.append(box, 1.0)[None])
                 if second[0]["score"] >= results[0]["score"]:
                     results = second
         return results
 
-    def _topdown(self, image: np.ndarray, image_id: int, boxes: np.ndarray) -> list[dict[str, Any]]:
+    def _topdown(self, image: np.ndarray, image_id: int, boxes: np.ndarray,
+                 whole_image: bool = False) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         for start in range(0, len(boxes), self.batch_size):
             chunk = boxes[start:start + self.batch_size]
-            warps = np.stack([self.preprocess.crop_warp(box[:4]) for box in chunk])
+            warps = np.stack([self.preprocess.crop_warp(box[:4], whole_image) for box in chunk])
             batch = {"image": torch.from_numpy(crop_batch(image, warps, self.input_size)).to(self.device),
                      "warp": warps, "image_id": np.full(len(chunk), image_id), "bbox_score": chunk[:, 4]}
             for per_crop, box in zip(self.estimator.predict(batch, flip_test=self.flip_test), chunk):

@@ -27,12 +27,13 @@ class ModelMetadata:
     flip_index: tuple[int, ...]              # flipped[k] = original[flip_index[k]] after a mirror
     skeleton: tuple[tuple[int, int], ...]    # links between keypoint indices, for drawing
     input_size: tuple[int, int]              # network input (w, h)
-    bbox_padding: float                      # top-down: box side factor before the crop
+    bbox_padding: float                      # top-down: person box side factor before the crop
     codec: str                               # codec name, e.g. simcc, heatmap
     codec_params: dict[str, Any] = field(default_factory=dict)
     posekit_version: str = ""
     refine: bool = False                     # whole-image box: a second look around the first pass's keypoints
     keypoint_threshold: float = 0.3          # score above which a keypoint is drawn by default
+    whole_image_padding: float | None = None  # the factor when the whole image is the box (None: bbox_padding)
 
     def to_props(self) -> dict[str, str]:
         """String key/value pairs for metadata_props: text fields as they are, the rest as JSON, plus
@@ -55,7 +56,8 @@ class ModelMetadata:
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in props:
-                if f.name in ("codec_params", "posekit_version", "refine", "keypoint_threshold"):
+                if f.name in ("codec_params", "posekit_version", "refine", "keypoint_threshold",
+                              "whole_image_padding"):
                     continue
                 raise ValueError(f"{source}: posekit metadata lacks '{f.name}'")
             try:
@@ -69,5 +71,7 @@ class ModelMetadata:
         values["bbox_padding"] = float(values["bbox_padding"])
         values["refine"] = bool(values.get("refine", False))
         values["keypoint_threshold"] = float(values.get("keypoint_threshold", 0.3))
+        whole = values.get("whole_image_padding")
+        values["whole_image_padding"] = None if whole is None else float(whole)
         return cls(**values)
 

@@ -39,7 +39,8 @@ class RuntimePredictor:
                              "only (run bottom-up ones with posekit.load(CHECKPOINT))")
         self.decoder = build_decoder(meta.codec, meta.codec_params, str(path))
         # The torch Predictor's crops, value for value: the same preprocessing module makes them.
-        self.preprocessing = Preprocess(meta.input_size, meta.bbox_padding)
+        self.preprocessing = Preprocess(meta.input_size, meta.bbox_padding,
+                                        whole_image_padding=meta.whole_image_padding)
         image_input = self.session.get_inputs()[0]
         if list(image_input.shape[2:]) != [meta.input_size[1], meta.input_size[0]]:
             raise ValueError(f"{path}: the graph takes {image_input.shape[2:]} (h, w) crops but its metadata "
@@ -74,21 +75,22 @@ class RuntimePredictor:
     def _one(self, image: ImageLike, boxes: np.ndarray | None, rgb: bool) -> Persons:
         image, rgb = read_image(image, rgb)
         whole_image = (boxes is None or not len(boxes)) and self.detector is None
-        persons = self._poses(image, self.boxes_for(image, boxes, rgb), rgb)
+        persons = self._poses(image, self.boxes_for(image, boxes, rgb), rgb, whole_image)
         if self.metadata.refine and whole_image and persons:
-            # As the torch Predictor: a second look around the first pass's keypoints, kept when it
-            # scores at least as well.
-            box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0])
+            # As the torch Predictor: a second look at the box of the first pass's keypoints, cropped
+            # as a person box, kept when it scores at least as well.
+            box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
+                             padding=1.0)
             if box is not None:
                 second = self._poses(image, np.append(box, 1.0)[None], rgb)
                 if second[0]["score"] >= persons[0]["score"]:
                     persons = second
         return persons
 
-    def _poses(self, image: np.ndarray, boxes: np.ndarray, rgb: bool) -> Persons:
+    def _poses(self, image: np.ndarray, boxes: np.ndarray, rgb: bool, whole_image: bool = False) -> Persons:
         if not len(boxes):
             return Persons([], self.keypoint_set, self.metadata.keypoint_threshold)
-        batch, warps = self.preprocess(image, boxes, rgb)
+        batch, warps = self.preprocess(image, boxes, rgb, whole_image)
         return self.decode(self.infer(batch), warps, boxes)
 
     # The three stages, public so that benchmarks can time them apart.
@@ -102,9 +104,11 @@ class RuntimePredictor:
         h, w = image.shape[:2]
         return np.array([[0.0, 0.0, w, h, 1.0]])
 
-    def preprocess(self, image: np.ndarray, boxes: np.ndarray, rgb: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised crops (N, 3, h, w) and the warps (N, 2, 3) that made them."""
-        warps = np.stack([self.preprocessing.crop_warp(box[:4]) for box in boxes])
+    def preprocess(self, image: np.ndarray, boxes: np.ndarray, rgb: bool,
+                   whole_image: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised crops (N, 3, h, w) and the warps (N, 2, 3) that made them; whole_image: the one
+        box is the whole image (padded by the file's whole_image_padding)."""
+        warps = np.stack([self.preprocessing.crop_warp(box[:4], whole_image) for box in boxes])
         return crop_batch(image, warps, self.input_size, rgb), warps
 
     def infer(self, batch: np.ndarray) -> Any:

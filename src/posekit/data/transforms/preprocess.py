@@ -56,30 +56,39 @@ class Preprocess:
     torchvision's weights carry their transforms, so that predicting never restates it.
 
     input_size (w, h): the top-down crop size, or the bottom-up input side (input_size[0]) that the
-    test resize fits the short side to. bbox_padding: top-down box side factor. resize: the
-    bottom-up test resize (a RESIZES name)."""
+    test resize fits the short side to. bbox_padding: top-down box side factor for person boxes (a
+    detector's, given ones), the factor the network was trained with. whole_image_padding: the factor
+    when the whole image stands in for the box (no detector, no boxes), a different framing with its
+    own best value; None: bbox_padding. resize: the bottom-up test resize (a RESIZES name)."""
     input_size: tuple[int, int]
     bbox_padding: float = BBOX_PADDING
     resize: str = "short_side"
+    whole_image_padding: float | None = None
 
     def __post_init__(self) -> None:
         size = tuple(int(s) for s in self.input_size)
         if len(size) != 2 or min(size) <= 0:
             raise ValueError(f"Preprocess: input_size must be two positive sizes (w, h), got {self.input_size}")
-        if not float(self.bbox_padding) > 0:
-            raise ValueError(f"Preprocess: bbox_padding must be positive, got {self.bbox_padding}")
+        for name in ("bbox_padding", "whole_image_padding"):
+            value = getattr(self, name)
+            if value is None and name == "whole_image_padding":
+                continue
+            if not isinstance(value, (int, float)) or not float(value) > 0:
+                raise ValueError(f"Preprocess: {name} must be a positive number, got {value!r}")
+            object.__setattr__(self, name, float(value))
         if self.resize not in RESIZES:
             raise ValueError(f"Preprocess: unknown resize '{self.resize}'; known: {', '.join(RESIZES)}")
         object.__setattr__(self, "input_size", size)
-        object.__setattr__(self, "bbox_padding", float(self.bbox_padding))
 
-    def center_scale(self, box: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """The crop region of a person box: centre (2,) and scale (w, h) (2,) in image pixels."""
-        return bbox_xywh_to_center_scale(box, self.input_size[0] / self.input_size[1], self.bbox_padding)
+    def center_scale(self, box: Sequence[float], whole_image: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The crop region of a person box: centre (2,) and scale (w, h) (2,) in image pixels.
+        whole_image: the box is the whole image, padded by whole_image_padding."""
+        padding = self.whole_image_padding if whole_image and self.whole_image_padding else self.bbox_padding
+        return bbox_xywh_to_center_scale(box, self.input_size[0] / self.input_size[1], padding)
 
-    def crop_warp(self, box: Sequence[float]) -> np.ndarray:
+    def crop_warp(self, box: Sequence[float], whole_image: bool = False) -> np.ndarray:
         """The 2x3 warp taking a person box's padded region to the input crop."""
-        center, scale = self.center_scale(box)
+        center, scale = self.center_scale(box, whole_image)
         return get_warp_matrix(center, scale, 0.0, self.input_size)
 
     def crop(self, image: np.ndarray, box: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
