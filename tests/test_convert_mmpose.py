@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from posekit.models.convert_mmpose import convert_mmpose_checkpoint, load_mmpose_checkpoint
+from posekit.models.convert_mmpose import convert_mmpose_checkpoint
+from posekit.models.official import load_mmpose_checkpoint
 from posekit.models.zoo import build_model
 
 # Key names and shapes of an mmpose rtmpose-t (COCO-17, 256x192) checkpoint, derived from the

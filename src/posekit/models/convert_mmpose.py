@@ -21,11 +21,9 @@ Files are read weights-only (posekit.models.safe_load): a runner checkpoint's `m
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from posekit.keypoints import available, get_keypoint_set
 
@@ -113,14 +111,3 @@ def keypoint_set_for(num_keypoints: int) -> str:
                          f"(built-in sets with that count: {', '.join(matches) or 'none'})")
     return matches[0]
 
-
-def load_mmpose_checkpoint(path: str | Path, model_name: str | None = None, keypoint_set: str | None = None,
-                           part: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
-    """Read an mmpose .pth, build zoo `model_name` (default: the RTMPose whose shapes the weights have)
-    at the checkpoint's input size and keypoint count, and load the weights with strict=True.
-
-    Returns (model, info), info = {"model", "keypoint_set", "input_size" (w, h)}.
-    """
-    from posekit.models.official import load_official
-    model, weights = load_official(path, "mmpose", model_name, keypoint_set, part)
-    return model, {"model": weights.model, "keypoint_set": weights.keypoint_set, "input_size": list(weights.input_size)}

@@ -207,6 +207,17 @@ def load_official(path: str | Path, source: str | None = None, model: str | None
     return net, weights
 
 
+def load_mmpose_checkpoint(path: str | Path, model_name: str | None = None, keypoint_set: str | None = None,
+                           part: str | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Read an mmpose .pth, build zoo `model_name` (default: the RTMPose whose shapes the weights have)
+    at the checkpoint's input size and keypoint count, and load the weights with strict=True.
+
+    Returns (model, info), info = {"model", "keypoint_set", "input_size" (w, h)}.
+    """
+    model, weights = load_official(path, "mmpose", model_name, keypoint_set, part)
+    return model, {"model": weights.model, "keypoint_set": weights.keypoint_set, "input_size": list(weights.input_size)}
+
+
 def load_converted(net: nn.Module, weights: OfficialWeights, path: str | Path) -> None:
     """Load converted weights into `net` with strict=True; a mismatch is a one-line ValueError naming
     the file, the model, its keypoint set and input size."""
