@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     detector = PersonDetector(args.detector, score_threshold=args.min_score, threads=args.threads)
     images, annotations = [], []
     for image_id, path in enumerate(tqdm(files, desc="detect", unit="img")):
-        image = load_image(path)
+        image = load_image(path, orientation=True)
         height, width = image.shape[:2]
         images.append({"id": image_id, "file_name": path.name, "width": width, "height": height})
         boxes = detector(image)  # best first

@@ -237,7 +237,7 @@ def run_images(args: argparse.Namespace) -> int:
     predictions, skipped, below_threshold = [], [], 0
     for path, image_id in tqdm(list(zip(files, ids)), desc="predict", disable=len(files) < 2):
         try:
-            image = load_image(path)
+            image = load_image(path, orientation=True)
         except DataError as exc:  # in a folder, one bad file costs its own results only
             if len(files) == 1:
                 raise

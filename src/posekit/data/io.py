@@ -57,17 +57,20 @@ def _check_complete(path: Path, data: bytes) -> None:
         raise DataError(f"{path}: corrupt image (truncated PNG: no IEND chunk)")
 
 
-def load_image(path: str | Path) -> np.ndarray:
+def load_image(path: str | Path, orientation: bool = False) -> np.ndarray:
     """Decode an image file to an (H, W, 3) RGB uint8 array; DataError naming the file if it is
-    missing, unreadable, truncated or not an image."""
+    missing, unreadable, truncated or not an image.
+
+    orientation: apply the file's EXIF orientation, as cv2.imread and image viewers do: what a user
+    sees, so inference on photos (a phone's are often stored sideways) takes this. Off for datasets:
+    annotations and header sizes are in the stored pixel frame, as in the original HRNet-family loaders."""
     path = Path(path)
     data = _read_bytes(path)
     if not data:
         raise DataError(f"{path}: empty image file")
     _check_complete(path, data)
-    # Ignore EXIF orientation: annotations and header sizes are in the stored pixel frame, as in the
-    # original HRNet-family loaders.
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    flags = cv2.IMREAD_COLOR if orientation else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     if image is None:
         raise DataError(f"{path}: corrupt or unsupported image (OpenCV cannot decode it)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -105,7 +105,7 @@ def as_rgb(image: ImageLike, rgb: bool = False) -> np.ndarray:
     """A path (read as RGB) or an H x W x 3 uint8 array (BGR unless rgb=True) -> RGB array."""
     from posekit.data.io import load_image
     if isinstance(image, (str, Path)):
-        return load_image(image)
+        return load_image(image, orientation=True)
     array = np.asarray(image)
     if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
         raise ValueError(f"an image array must be H x W x 3 uint8, got shape {array.shape} dtype {array.dtype}")

@@ -145,7 +145,7 @@ def read_image(image: ImageLike, rgb: bool) -> tuple[np.ndarray, bool]:
     """A path (read as RGB) or an H x W x 3 uint8 array -> (array, whether it is RGB)."""
     if isinstance(image, (str, Path)):
         from posekit.data.io import load_image
-        return load_image(image), True
+        return load_image(image, orientation=True), True
     array = np.asarray(image)
     if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
         raise ValueError(f"an image array must be H x W x 3 uint8, got shape {array.shape} dtype {array.dtype}")
