@@ -22,18 +22,6 @@ def _default(obj: Any) -> Any:
 
 
 def resolve_device(name: str | None) -> str:
-    """--device checked before any work: a one-line error for a name torch does not know or a CUDA
-    device this machine cannot give; default cuda when available, else cpu."""
-    import torch
-    if name is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"--device {name}: not a device name (cpu, cuda, cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        why = "this torch build has no CUDA support" if torch.version.cuda is None else "no CUDA GPU is visible"
-        raise ValueError(f"--device {name}: {why}; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible")
-    return name
+    """--device checked before any work (posekit.devices.check_device); default cuda when available."""
+    from posekit.devices import check_device
+    return check_device(name, "--device")

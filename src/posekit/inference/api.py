@@ -43,7 +43,9 @@ class PoseModel:
                  bbox_padding: float | None = None, detector: Any = None, device: str | torch.device = "cpu",
                  flip_test: bool = True, name: str = "", info: dict | None = None, refine: bool = False,
                  keypoint_threshold: float = 0.3):
+        from posekit.devices import check_device
         from posekit.inference.predictor import Predictor
+        check_device(str(device), "device=")  # a one-line error, not torch's assertion at the first .to()
         if isinstance(detector, (str, Path)):
             from posekit.inference.detector import PersonDetector
             detector = PersonDetector(detector)
@@ -107,8 +109,9 @@ def as_rgb(image: ImageLike, rgb: bool = False) -> np.ndarray:
     if isinstance(image, (str, Path)):
         return load_image(image, orientation=True)
     array = np.asarray(image)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise ValueError(f"an image array must be H x W x 3 uint8, got shape {array.shape} dtype {array.dtype}")
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
+        raise ValueError(f"an image array must be H x W x 3 uint8 and not empty, got shape {array.shape} "
+                         f"dtype {array.dtype}")
     return np.ascontiguousarray(array if rgb else array[..., ::-1])
 
 

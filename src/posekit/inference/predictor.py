@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from posekit.data.transforms.geometry import refine_box
-from posekit.data.transforms.preprocess import Preprocess, crop_batch, normalize
+from posekit.data.transforms.geometry import keep_second, refine_box
+from posekit.data.transforms.preprocess import Preprocess, crop_batch, normalize, person_boxes
 from posekit.estimators.base import Estimator
 
 
@@ -48,28 +48,29 @@ class Predictor:
         return self.preprocess.bbox_padding
 
     def boxes_for(self, image: np.ndarray, boxes: np.ndarray | None) -> np.ndarray:
-        """(N, 5) x, y, w, h, score: the given boxes, else the detector's, else the whole image."""
-        if boxes is not None and len(boxes):
-            boxes = np.asarray(boxes, dtype=np.float64)
-            return boxes if boxes.shape[1] == 5 else np.column_stack([boxes[:, :4], np.ones(len(boxes))])
+        """(N, 5) x, y, w, h, score: the given boxes (empty: nobody), else the detector's, else the
+        whole image."""
+        if boxes is not None:
+            return person_boxes(boxes)
         if self.detector is not None:
-            return self.detector(image).astype(np.float64)
+            return person_boxes(self.detector(image), "detector output")
         h, w = image.shape[:2]
         return np.array([[0.0, 0.0, w, h, 1.0]])
 
     @torch.no_grad()
     def __call__(self, image: np.ndarray, image_id: int = 0, boxes: np.ndarray | None = None) -> list[dict[str, Any]]:
         """Poses in an RGB (H, W, 3) uint8 image: dicts of image_id, keypoints (K, 3) x, y, score in
-        image pixels, score, and (top-down) bbox [x, y, w, h]. `boxes`: (N, 4 or 5); bottom-up ignores them."""
+        image pixels, score, and (top-down) bbox [x, y, w, h]. `boxes`: (N, 4 or 5), empty for nobody;
+        None (not given) for the detector's or the whole image; bottom-up ignores them."""
         if self.paradigm == "bottomup":
             return self._bottomup(image, image_id)
-        whole_image = (boxes is None or not len(boxes)) and self.detector is None
+        whole_image = boxes is None and self.detector is None
         results = self._topdown(image, image_id, self.boxes_for(image, boxes), whole_image)
         if self.refine and whole_image and results:
             box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0], padding=1.0)
             if box is not None:
                 second = self._topdown(image, image_id, np.append(box, 1.0)[None])
-                if second[0]["score"] >= results[0]["score"]:
+                if keep_second(second[0]["score"], results[0]["score"]):
                     results = second
         return results
 

@@ -12,8 +12,8 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from posekit.data.records import Persons
-from posekit.data.transforms.geometry import refine_box
-from posekit.data.transforms.preprocess import Preprocess, crop_batch, to_image
+from posekit.data.transforms.geometry import keep_second, refine_box
+from posekit.data.transforms.preprocess import Preprocess, crop_batch, person_boxes, to_image
 from posekit.keypoints import KeypointSet
 from posekit.runtime.decode import build_decoder
 from posekit.runtime.metadata import ModelMetadata
@@ -25,8 +25,8 @@ CONFIDENT_KEYPOINT = 0.2
 
 class RuntimePredictor:
     """Call on an image path or an H x W x 3 uint8 array (BGR as cv2.imread gives; `rgb=True` for RGB),
-    or on a list of them. Boxes come from `boxes=` ((N, 4) x, y, w, h or (N, 5) with score), else the
-    detector, else the whole image is the one box."""
+    or on a list of them. Boxes come from `boxes=` ((N, 4) x, y, w, h or (N, 5) with score; empty for
+    nobody), else the detector, else the whole image is the one box."""
 
     def __init__(self, path: str | Path, detector: str | Path | Callable[[np.ndarray], np.ndarray] | None = None,
                  threads: int = 0, flip_test: bool = True):
@@ -74,7 +74,7 @@ class RuntimePredictor:
 
     def _one(self, image: ImageLike, boxes: np.ndarray | None, rgb: bool) -> Persons:
         image, rgb = read_image(image, rgb)
-        whole_image = (boxes is None or not len(boxes)) and self.detector is None
+        whole_image = boxes is None and self.detector is None
         persons = self._poses(image, self.boxes_for(image, boxes, rgb), rgb, whole_image)
         if self.metadata.refine and whole_image and persons:
             # As the torch Predictor: a second look at the box of the first pass's keypoints, cropped
@@ -83,7 +83,7 @@ class RuntimePredictor:
                              padding=1.0)
             if box is not None:
                 second = self._poses(image, np.append(box, 1.0)[None], rgb)
-                if second[0]["score"] >= persons[0]["score"]:
+                if keep_second(second[0]["score"], persons[0]["score"]):
                     persons = second
         return persons
 
@@ -95,12 +95,12 @@ class RuntimePredictor:
 
     # The three stages, public so that benchmarks can time them apart.
     def boxes_for(self, image: np.ndarray, boxes: np.ndarray | None, rgb: bool) -> np.ndarray:
-        """(N, 5) x, y, w, h, score: the given boxes, else the detector's, else the whole image."""
-        if boxes is not None and len(boxes):
-            boxes = np.asarray(boxes, dtype=np.float64)
-            return boxes if boxes.shape[1] == 5 else np.column_stack([boxes[:, :4], np.ones(len(boxes))])
+        """(N, 5) x, y, w, h, score: the given boxes (empty: nobody), else the detector's, else the
+        whole image."""
+        if boxes is not None:
+            return person_boxes(boxes)
         if self.detector is not None:
-            return np.asarray(self.detector(image if rgb else image[..., ::-1]), dtype=np.float64).reshape(-1, 5)
+            return person_boxes(self.detector(image if rgb else image[..., ::-1]), "detector output")
         h, w = image.shape[:2]
         return np.array([[0.0, 0.0, w, h, 1.0]])
 
@@ -147,8 +147,9 @@ def read_image(image: ImageLike, rgb: bool) -> tuple[np.ndarray, bool]:
         from posekit.data.io import load_image
         return load_image(image, orientation=True), True
     array = np.asarray(image)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise ValueError(f"an image array must be H x W x 3 uint8, got shape {array.shape} dtype {array.dtype}")
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
+        raise ValueError(f"an image array must be H x W x 3 uint8 and not empty, got shape {array.shape} "
+                         f"dtype {array.dtype}")
     return np.ascontiguousarray(array), rgb
 
 

@@ -199,3 +199,9 @@ def refine_box(keypoints: np.ndarray, width: int, height: int, padding: float = 
     if x2 - x1 < 4 or y2 - y1 < 4:
         return None
     return np.array([x1, y1, x2 - x1, y2 - y1])
+
+
+def keep_second(second: float, first: float) -> bool:
+    """Refine keeps its second look when it scores at least as well, but not when both found nothing
+    (score 0): a crop around a failed first answer's keypoints is no better a guess."""
+    return second >= first and second > 0

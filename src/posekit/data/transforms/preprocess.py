@@ -106,6 +106,29 @@ class Preprocess:
         return warp_image(image, warp, size), warp
 
 
+def person_boxes(boxes: Any, what: str = "boxes") -> np.ndarray:
+    """Person boxes as both predictors take them: (N, 5) float64 x, y, w, h, score, from (N, 4),
+    (N, 5) or one box of 4 or 5 numbers (score 1 where none is given); anything empty gives (0, 5), no
+    person. ValueError naming `what` (and the row) for another shape, a value that is not finite or a
+    box without area: a crop of such a box holds no person, and it would fail deep in the warp."""
+    try:
+        array = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: person boxes must be numbers, (N, 4) x, y, w, h or (N, 5) with a score") from None
+    if array.size == 0:
+        return np.zeros((0, 5))
+    if array.ndim == 1 and array.size in (4, 5):
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] not in (4, 5):
+        raise ValueError(f"{what}: person boxes are (N, 4) x, y, w, h or (N, 5) with a score; got shape {array.shape}")
+    for i, box in enumerate(array):
+        if not np.isfinite(box).all():
+            raise ValueError(f"{what}[{i}]: not a finite box: {box.tolist()}")
+        if box[2] <= 0 or box[3] <= 0:
+            raise ValueError(f"{what}[{i}]: width and height must be positive, got {box[2]:g} x {box[3]:g}")
+    return array if array.shape[1] == 5 else np.column_stack([array, np.ones(len(array))])
+
+
 def warp_image(image: np.ndarray, warp: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """cv2.warpAffine to (w, h), bilinear, zero outside the image (every posekit input is made so)."""
     return cv2.warpAffine(image, warp, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR)
