@@ -10,7 +10,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # docs/developer.md's order: each layer may import the ones before it.
-LAYERS = ["registry", "keypoints", "config", "data", "grouping", "codecs", "models", "estimators", "training", "evaluation",
+LAYERS = ["registry", "devices", "keypoints", "config", "data", "grouping", "codecs", "models", "estimators", "training", "evaluation",
           "experiment", "visualize", "inference", "runtime", "commands", "cli"]
 
 

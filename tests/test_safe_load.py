@@ -85,7 +85,7 @@ def _fake_mmengine_objects(statistics_methods: bool = False) -> tuple[type, list
 
 
 def test_runner_checkpoint_with_message_hub_converts(tmp_path):
-    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+    from posekit.models.official import load_mmpose_checkpoint
 
     torch.manual_seed(0)
     ema = build_model("rtmpose-t").state_dict()           # EMAHook swaps the averaged weights in here
@@ -112,7 +112,7 @@ def test_runner_checkpoint_with_message_hub_converts(tmp_path):
 
 
 def test_runner_checkpoint_referencing_other_code_is_refused(tmp_path):
-    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+    from posekit.models.official import load_mmpose_checkpoint
 
     names = ["evil_pkg"]
     sys.modules["evil_pkg"] = types.ModuleType("evil_pkg")
@@ -132,7 +132,7 @@ def test_runner_checkpoint_referencing_other_code_is_refused(tmp_path):
 
 
 def test_runner_checkpoint_whose_message_hub_pickles_getattr_converts(tmp_path):
-    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+    from posekit.models.official import load_mmpose_checkpoint
 
     torch.manual_seed(0)
     state = build_model("rtmpose-t").state_dict()
@@ -153,7 +153,7 @@ def test_runner_checkpoint_whose_message_hub_pickles_getattr_converts(tmp_path):
 def test_legacy_format_file_with_numpy_meta_converts(tmp_path):
     """MMPose's tools/misc/publish_model.py saves {meta, state_dict} in the legacy (non-zip) format;
     meta's dataset_meta holds numpy arrays."""
-    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+    from posekit.models.official import load_mmpose_checkpoint
 
     torch.manual_seed(0)
     state = build_model("rtmpose-t").state_dict()
@@ -168,7 +168,7 @@ def test_legacy_format_file_with_numpy_meta_converts(tmp_path):
 
 
 def test_legacy_format_file_referencing_other_code_is_refused(tmp_path):
-    from posekit.models.convert_mmpose import load_mmpose_checkpoint
+    from posekit.models.official import load_mmpose_checkpoint
 
     marker = tmp_path / "marker"
 
