@@ -108,7 +108,7 @@ def test_errors_name_the_file_and_the_problem(tmp_path, published_like):
     with pytest.raises(FileNotFoundError, match="missing.pth"):
         load_mmpose_checkpoint(tmp_path / "missing.pth", "rtmpose-t")
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="junk.pth: not a readable checkpoint"):
+    with pytest.raises(ValueError, match="junk.pth: not a checkpoint"):
         load_mmpose_checkpoint(tmp_path / "junk.pth", "rtmpose-t")
     torch.save({"state_dict": published_like}, tmp_path / "t.pth")
     with pytest.raises(ValueError, match="t.pth: does not fit rtmpose-m"):

@@ -7,7 +7,8 @@ checkpoints (epoch_N.pth, best_*.pth) also pickle mmengine, numpy and mmcv objec
 allow-list of module namespaces (and builtins.getattr: PLACEHOLDER_NAMES) whose objects become inert
 placeholders (nothing imported, no constructor or __setstate__ of theirs run); posekit reads only the
 tensors of `state_dict` from such a file. A reference to anything outside the allow-list (other
-builtins, os, subprocess, a user's own module) is refused with the global's name.
+builtins, os, subprocess, a user's own module) is refused with the global's name. A file that is
+neither a zip nor a pickle (an ONNX model, a photo) is named for what it is before torch reads it.
 """
 from __future__ import annotations
 
@@ -29,6 +30,18 @@ PLACEHOLDER_NAMESPACES = ("mmengine.", "mmcv.", "mmdet.", "mmpose.", "numpy.", "
 # writes each as getattr(HistoryBuffer, "min"), so every runner checkpoint's message_hub references
 # builtins.getattr. Like the rest it becomes a Placeholder: the real getattr is never called.
 PLACEHOLDER_NAMES = ("builtins.getattr",)
+
+# First bytes of what torch.load reads: torch.save's zip, or its legacy pickle (protocol 2+ opens with PROTO).
+ZIP_MAGIC = b"PK\x03\x04"
+PICKLE_PROTO = b"\x80"
+# Files people pass by mistake, named in the error instead of torch's unpickling report.
+IMAGE_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF8", "GIF"), (b"BM", "BMP"),
+               (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+IMAGE_SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".gif": "GIF", ".bmp": "BMP", ".webp": "WebP",
+                  ".tif": "TIFF", ".tiff": "TIFF"}
+# Protobuf tags of ModelProto fields after ir_version: producer_name/version, domain, model_version,
+# doc_string, graph, opset_import.
+ONNX_SECOND_FIELD = {0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42}
 
 
 class Placeholder:
@@ -59,10 +72,52 @@ def load_error_reason(exc: BaseException) -> str:
     found = re.search(r"GLOBAL (\S+) whose module \S+ is blocked", text)
     if found:
         return f"it references {found.group(1)}, which a weights-only load refuses (pickled code is never run)"
-    found = re.search(r"WeightsUnpickler error: ([^\n]+)", text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    reason = found.group(1) if found else (lines[0] if lines else type(exc).__name__)
+    found = re.search(r"WeightsUnpickler error:\s*([^\n]+)", text)  # torch puts the reason after a blank line
+    # torch's preamble advises weights_only=False, i.e. running the file's code: never relay it.
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "weights_only" not in line]
+    reason = found.group(1).strip() if found else (lines[0] if lines else type(exc).__name__)
     return reason[:300]
+
+
+def _image_kind(head: bytes, suffix: str) -> str | None:
+    """The image format the first bytes (or, failing them, the suffix) name; None for a non-image."""
+    for magic, kind in IMAGE_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return IMAGE_SUFFIXES.get(suffix)
+
+
+def _looks_onnx(head: bytes) -> bool:
+    """An ONNX ModelProto opens with field 1 (ir_version, a small varint) then another of its fields."""
+    return len(head) >= 3 and head[0] == 0x08 and 0 < head[1] < 0x80 and head[2] in ONNX_SECOND_FIELD
+
+
+def _describe(head: bytes, suffix: str) -> str:
+    """What a file torch.save cannot have written is, for the error naming it."""
+    if not head:
+        return "the file is empty"
+    if suffix == ".onnx" or _looks_onnx(head):
+        return "an ONNX file: run it with posekit.runtime.load"
+    kind = _image_kind(head, suffix)
+    if kind:
+        return f"a {kind} image, not a model"
+    return "torch.save writes a zip or a pickle; this file is neither"
+
+
+def check_format(path: str | Path, what: str = "checkpoint") -> None:
+    """FileNotFoundError, or a one-line ValueError saying what the file is when its first bytes are
+    neither a zip (torch.save's default) nor a pickle (its legacy format). torch.load's own error
+    for such a file advises weights_only=False, which would run pickled code and still fail."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found")
+    with path.open("rb") as f:
+        head = f.read(16)
+    if head.startswith(ZIP_MAGIC) or head[:1] == PICKLE_PROTO:
+        return
+    raise ValueError(f"{path}: not a {what} ({_describe(head, path.suffix.lower())})")
 
 
 def _load(path: Path) -> Any:
@@ -75,8 +130,7 @@ def _load(path: Path) -> Any:
 def load_weights_only(path: str | Path, what: str = "checkpoint") -> Any:
     """torch.load(weights_only=True) on CPU; FileNotFoundError or a one-line ValueError naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {what} not found")
+    check_format(path, what)
     try:
         return _load(path)
     except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
@@ -101,6 +155,7 @@ def load_runner_checkpoint(path: str | Path, what: str = "checkpoint") -> Any:
     statically), one at a time from the weights-only loader's refusals, each allowed one as a
     Placeholder, until the file loads or a global outside the allow-list is met."""
     path = Path(path)
+    check_format(path, what)  # an ONNX file or a photo is named as such, not unpickled twice
     try:
         return load_weights_only(path, what)
     except ValueError as exc:  # refused or unreadable: a runner checkpoint's globals may be allowed
