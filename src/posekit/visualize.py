@@ -10,26 +10,53 @@ import numpy as np
 from posekit.keypoints import KeypointSet
 
 
+# Far beyond any image, yet inside OpenCV's int32 point range (a wild finite value would overflow it).
+MAX_COORD = 1e6
+
+
 def draw_poses(image_rgb: np.ndarray, poses: Sequence[np.ndarray], keypoint_set: KeypointSet,
                threshold: float = 0.3, boxes: Sequence[Sequence[float]] | None = None) -> np.ndarray:
-    """Skeleton links and keypoints of each (K, 3) pose whose score exceeds `threshold`."""
+    """Skeleton links and keypoints of each pose whose score exceeds `threshold`; a pose is (K, 3) or
+    the flat K*3 list results.json and the video JSONL store. Non-finite points and boxes (keypoints
+    or persons not found) are skipped."""
     canvas = np.ascontiguousarray(image_rgb.copy())
     scale = max(1, round(max(canvas.shape[:2]) / 400))
     for box in boxes or []:
-        x, y, w, h = [int(round(v)) for v in box[:4]]
-        cv2.rectangle(canvas, (x, y), (x + w, y + h), (255, 255, 0), scale)
+        corners = _box_corners(box)
+        if corners is not None:
+            cv2.rectangle(canvas, *corners, (255, 255, 0), scale)
     for pose in poses:
-        pose = np.asarray(pose, dtype=np.float64)
-        ok = pose[:, 2] > threshold
+        pose = _as_pose(pose, keypoint_set)
+        ok = (pose[:, 2] > threshold) & np.isfinite(pose[:, :2]).all(axis=1)
+        points = np.round(np.clip(np.where(ok[:, None], pose[:, :2], 0), -MAX_COORD, MAX_COORD)).astype(int)
         for a, b in keypoint_set.skeleton:
             if ok[a] and ok[b]:
                 colour = tuple(int(c) for c in keypoint_set.colours[b])
-                cv2.line(canvas, tuple(np.round(pose[a, :2]).astype(int)), tuple(np.round(pose[b, :2]).astype(int)),
-                         colour, 2 * scale, cv2.LINE_AA)
+                cv2.line(canvas, tuple(points[a]), tuple(points[b]), colour, 2 * scale, cv2.LINE_AA)
         for k in np.flatnonzero(ok):
-            cv2.circle(canvas, tuple(np.round(pose[k, :2]).astype(int)), 2 * scale + 1,
-                       tuple(int(c) for c in keypoint_set.colours[k]), -1, cv2.LINE_AA)
+            cv2.circle(canvas, tuple(points[k]), 2 * scale + 1, tuple(int(c) for c in keypoint_set.colours[k]), -1,
+                       cv2.LINE_AA)
     return canvas
+
+
+def _as_pose(pose: Sequence[float] | np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:
+    """(K, 3) float64 from a (K, 3) array or a flat K*3 list; ValueError when K is not the set's."""
+    pose = np.asarray(pose, dtype=np.float64)
+    if pose.size != 3 * keypoint_set.num_keypoints:
+        raise ValueError(f"draw_poses: a pose of {pose.size} numbers is not {keypoint_set.num_keypoints} x 3 "
+                         f"(x, y, score) for keypoint set {keypoint_set.name}")
+    return pose.reshape(-1, 3)
+
+
+def _box_corners(box: Sequence[float] | None) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Top-left and bottom-right of an x, y, w, h box; None for a missing or non-finite one."""
+    if box is None:
+        return None
+    xywh = np.asarray(box, dtype=np.float64).reshape(-1)[:4]
+    if xywh.size < 4 or not np.isfinite(xywh).all():
+        return None
+    x, y, w, h = (int(round(v)) for v in np.clip(xywh, -MAX_COORD, MAX_COORD))
+    return (x, y), (x + w, y + h)
 
 
 def image_grid(images: Sequence[np.ndarray], columns: int = 4, cell: int = 256,
