@@ -56,8 +56,7 @@ def test_a_word_when_no_keypoint_clears_the_threshold(tiny_model, folder, tmp_pa
                           "--no-flip", "--no-draw", "--kpt-threshold", "1.0", "--json")
     assert code == 0
     notes = [line for line in stdout.splitlines() if "--kpt-threshold" in line]
-    assert notes == ["3 images had no keypoint above --kpt-threshold 1.0, so their drawings show boxes only; "
-                     "lower it to see them"]
+    assert notes == ["3 images had no keypoint above --kpt-threshold 1.0"]  # --no-draw: no drawing to speak of
     assert json.loads(stdout.strip().splitlines()[-1])["no_keypoint_above_threshold"] == 3
     code, stdout, _ = run(capsys, str(folder), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_model),
                           "--no-flip", "--no-draw", "--kpt-threshold", "-1")
@@ -81,11 +80,18 @@ def test_detect_output_is_accepted_by_predict_detections(tiny_model, folder, tmp
     assert code == 0, stderr
     rows = json.loads((tmp_path / "o" / "results.json").read_text())
     assert sorted((r["image_id"], r["file_name"]) for r in rows) == [(10, "a.jpg"), (10, "a.jpg"), (12, "b.jpg")]
-    # The plain COCO detections list still works; a malformed file is one line naming it.
+    # The plain COCO detections list: its ids 10 and 12 are no file's position (0..2), so they need the
+    # ids' own 'images' (--images-json); a malformed file is one line naming it.
     path.write_text(json.dumps(detections["annotations"]))
-    code, _, _ = run(capsys, str(folder), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_model),
-                     "--detections", str(path), "--no-flip", "--no-draw")
-    assert code == 0 and len(json.loads((tmp_path / "o" / "results.json").read_text())) == 0  # ids 10-12 unknown
+    code, _, stderr = run(capsys, str(folder), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_model),
+                          "--detections", str(path), "--no-flip", "--no-draw")
+    assert code == 2 and "boxes.json: 2 of its 2 image ids match no file" in stderr and "--images-json" in stderr
+    (tmp_path / "images.json").write_text(json.dumps({"images": detections["images"]}))
+    code, _, stderr = run(capsys, str(folder), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_model),
+                          "--detections", str(path), "--images-json", str(tmp_path / "images.json"),
+                          "--no-flip", "--no-draw")
+    rows = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert code == 0 and sorted(r["file_name"] for r in rows) == ["a.jpg", "a.jpg", "b.jpg"]
     path.write_text(json.dumps({"boxes": []}))
     code, _, stderr = run(capsys, str(folder), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_model),
                           "--detections", str(path))

@@ -3,6 +3,7 @@ video file or a camera, with the shipped default model unless a checkpoint or mo
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -80,29 +81,92 @@ def image_ids(files: list[Path], images: list[dict] | None, where: str | None) -
 
 def load_detections(path: str | None) -> tuple[dict[int, np.ndarray], list[dict] | None]:
     """Person boxes (x, y, w, h, score) per image id, and the file's 'images' when it has them: a COCO
-    detections list, or a COCO JSON whose annotations are the boxes (what `posekit detect` writes)."""
+    detections list, or a COCO JSON whose annotations are the boxes (what `posekit detect` writes).
+    A bad box is skipped with a warning (one detector glitch should not cost the other images)."""
     if not path:
         return {}, None
-    from posekit.data.readers.common import load_json
-    data = load_json(Path(path), "detections")
-    images = None
-    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
-        rows, images = data["annotations"], data.get("images")
-        if images is not None and not isinstance(images, list):
-            raise ValueError(f"{path}: 'images' must be a list")
-    elif isinstance(data, list):
-        rows = data
-    else:
-        raise ValueError(f"{path}: detections are a COCO list of {{image_id, bbox, score}} "
-                         "or a COCO JSON with them as 'annotations'")
+    rows, images = detection_rows(path)
     boxes: dict[int, list] = {}
+    bad: list[str] = []
     for i, row in enumerate(rows):
         try:
-            if int(row.get("category_id", 1)) == 1:
-                boxes.setdefault(int(row["image_id"]), []).append([*map(float, row["bbox"][:4]), float(row.get("score", 1.0))])
+            if int(row.get("category_id", 1)) != 1:
+                continue
+            image_id, bbox, score = int(row["image_id"]), row["bbox"], row.get("score", 1.0)
         except (AttributeError, KeyError, TypeError, ValueError):
             raise ValueError(f"{path}: detection {i} lacks image_id/bbox/score") from None
+        problem = box_problem(bbox, score)
+        if problem:
+            bad.append(f"{path}: detection {i} (image_id {image_id}) {problem}")
+            continue
+        boxes.setdefault(image_id, []).append([*map(float, bbox), float(score)])
+    warn_bad_boxes(bad)
     return {k: np.asarray(v) for k, v in boxes.items()}, images
+
+
+def detection_rows(path: str) -> tuple[list, list[dict] | None]:
+    """The detections file's rows and its 'images' (None when it has none)."""
+    from posekit.data.readers.common import load_json
+    data = load_json(Path(path), "detections")
+    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
+        images = data.get("images")
+        if images is not None and not isinstance(images, list):
+            raise ValueError(f"{path}: 'images' must be a list")
+        return data["annotations"], images
+    if isinstance(data, list):
+        return data, None
+    raise ValueError(f"{path}: detections are a COCO list of {{image_id, bbox, score}} "
+                     "or a COCO JSON with them as 'annotations'")
+
+
+def box_problem(bbox: Any, score: Any) -> str | None:
+    """Why a detection's box cannot be cropped (None when it can): COCO's [x, y, w, h], finite, w and h > 0."""
+    from posekit.data.readers.coco_checks import show
+    try:
+        box = np.asarray(bbox, dtype=np.float64)
+        value = float(score)
+    except (TypeError, ValueError):
+        return f"has a non-numeric bbox {show(bbox)} or score {show(score)}"
+    if box.shape != (4,):
+        return f"has bbox {show(bbox)}; a COCO box is 4 numbers [x, y, w, h]"
+    if not (np.isfinite(box).all() and np.isfinite(value)):
+        return f"has a non-finite bbox {show(bbox)} or score {show(score)}"
+    if box[2] <= 0 or box[3] <= 0:
+        return f"has bbox {show(bbox)}: width and height must be > 0"
+    return None
+
+
+def warn_bad_boxes(bad: list[str], shown: int = 5) -> None:
+    """One warning per skipped box, up to `shown`; then a count, so a detector's thousand empty boxes
+    do not bury the rest of the output."""
+    for message in bad[:shown]:
+        print(f"posekit predict: warning: {message}; skipped", file=sys.stderr)
+    if len(bad) > shown:
+        print(f"posekit predict: warning: {len(bad) - shown} more bad boxes skipped", file=sys.stderr)
+
+
+def check_positional_ids(detections: dict[int, np.ndarray], count: int, where: str) -> None:
+    """With files numbered 0..count-1 by position, detection ids beyond that are some other numbering
+    (COCO image ids): reading them as positions would put one image's boxes on another file."""
+    missing = sorted(set(detections) - set(range(count)))
+    if missing:
+        raise ValueError(f"{where}: {len(missing)} of its {len(detections)} image ids match no file here "
+                         f"(e.g. {missing[0]}): without an 'images' section the {count} files are numbered "
+                         f"0..{count - 1} in name order; pass --images-json GT.json (the COCO JSON its ids come "
+                         "from) or a detections file with an 'images' section")
+
+
+def make_out(path: str) -> Path:
+    """--out created before the model loads: a path under a file or an unwritable folder is one line,
+    not a traceback after the work."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {path}: cannot create this folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: this folder is not writable")
+    return out
 
 
 def drawing_names(files: list[Path]) -> dict[Path, str]:
@@ -141,10 +205,11 @@ def build_model(args: argparse.Namespace, detector: Any) -> Any:
     return model
 
 
-def threshold_note(count: int, what: str, threshold: float) -> str:
-    """The hint printed when `count` images or frames drew no keypoint above the threshold."""
-    return (f"{count} {what} had no keypoint above --kpt-threshold {threshold}, so their drawings show boxes "
-            "only; lower it to see them")
+def threshold_note(count: int, what: str, threshold: float, drawn: bool = True) -> str:
+    """The hint printed when `count` images or frames had no keypoint above the threshold (the threshold
+    only changes the drawings, so the hint to lower it goes with them)."""
+    note = f"{count} {what} had no keypoint above --kpt-threshold {threshold}"
+    return f"{note}, so their drawings show boxes only; lower it to see them" if drawn else note
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,6 +240,7 @@ def run_video(args: argparse.Namespace) -> int:
     tracking = args.track or args.smooth
     if tracking:  # the parameters checked before the model loads; the sigmas come with it
         PoseTracker(None, args.track_metric, args.track_threshold, args.track_max_age)
+    make_out(args.out)
     video = VideoSource(args.source)  # a missing or unreadable video is named before the model loads
     try:
         detector = None
@@ -196,7 +262,8 @@ def run_video(args: argparse.Namespace) -> int:
     print(f"{summary['persons']} poses in {summary['frames']} frames{tracks}{stopped} -> {summary['jsonl']}"
           + (f", {summary['video']}" if summary["video"] else ""))
     if summary["frames_below_kpt_threshold"]:
-        print(threshold_note(summary["frames_below_kpt_threshold"], "frames", args.kpt_threshold))
+        print(threshold_note(summary["frames_below_kpt_threshold"], "frames", args.kpt_threshold,
+                             drawn=not args.no_draw))
     if args.json:
         emit_json(summary)
     return 130 if summary["interrupted"] and not video.camera else 0
@@ -227,12 +294,14 @@ def run_images(args: argparse.Namespace) -> int:
         ids = image_ids(files, coco["images"], args.images_json)
     else:
         ids = image_ids(files, det_images, args.detections)
+        if det_images is None and args.detections:
+            check_positional_ids(detections, len(files), args.detections)
+    out = make_out(args.out)
     detector = None
-    if args.detector and not detections:
+    if args.detector and not args.detections:
         from posekit.inference.detector import PersonDetector
         detector = PersonDetector(args.detector, score_threshold=args.det_threshold)
     model = build_model(args, detector)
-    out = Path(args.out)
     names = drawing_names(files)
     predictions, skipped, below_threshold = [], [], 0
     for path, image_id in tqdm(list(zip(files, ids)), desc="predict", disable=len(files) < 2):
@@ -244,7 +313,8 @@ def run_images(args: argparse.Namespace) -> int:
             skipped.append(str(exc))
             tqdm.write(f"posekit predict: warning: {exc}; skipped", file=sys.stderr)
             continue
-        boxes = detections.get(image_id, np.zeros((0, 5))) if detections else None
+        # Given detections are the only boxes: an image without any (all its boxes bad) gets no pose.
+        boxes = detections.get(image_id, np.zeros((0, 5))) if args.detections else None
         poses = model.predictor(image, image_id, boxes) if boxes is None or len(boxes) else []
         for pose in poses:
             pose["file_name"] = path.name
@@ -263,7 +333,7 @@ def run_images(args: argparse.Namespace) -> int:
     unreadable = f" ({len(skipped)} unreadable image{'s' * (len(skipped) > 1)} skipped)" if skipped else ""
     print(f"{summary['poses']} poses in {summary['images']} images{unreadable} -> {summary['results']}")
     if below_threshold:
-        print(threshold_note(below_threshold, "images", args.kpt_threshold))
+        print(threshold_note(below_threshold, "images", args.kpt_threshold, drawn=not args.no_draw))
     if args.json:
         emit_json(summary)
     return 0
