@@ -236,9 +236,10 @@ def test_lsp_groups_and_torso():
     pred[0, kset.index("left_wrist")] += (0.0, 10.0)  # exactly 10 px: counts
     pred[0, kset.index("right_ankle")] += (8.0, 8.0)  # 11.3 px: misses
     groups = pck_by_group(pck(pred, gt, visible, torso, 0.2), kset)
-    assert list(groups) == ["head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle", "total"]
+    assert list(groups) == ["head", "shoulder", "elbow", "wrist", "hip", "knee", "ankle", "total", "limbs"]
     assert groups["head"] == 0.5 and groups["wrist"] == 1.0 and groups["ankle"] == 0.5
     assert groups["total"] == pytest.approx(12 / 14)
+    assert groups["limbs"] == pytest.approx(11 / 12)  # the 12 limb joints: the head top's miss is not among them
     unlabelled = visible.copy()
     unlabelled[0, kset.index("left_hip")] = 0
     assert torso_normaliser(gt, unlabelled, kset)[0] == 0.0

@@ -75,6 +75,17 @@ def test_lsp_gt_scores_pck(tmp_path, capsys):
     assert score_files(gt, res)["stats"] == summary["stats"]
 
 
+def test_lsp_pck_names_both_totals(tmp_path, capsys):
+    # LSP's total counts all 14 joints (neck and head top too); posekit's docs quote the 12 limb joints.
+    gt, res = _write_lsp(tmp_path, offset=25.0)  # only the head top misses
+    rc, out, _ = _score(capsys, "--gt", gt, "--results", res, "--json")
+    lines = out.strip().splitlines()
+    stats = json.loads(lines[-1])["stats"]
+    assert rc == 0 and stats["total"] == stats["PCK@0.2"] == pytest.approx(13 / 14) and stats["limbs"] == 1.0
+    assert "PCK@0.2 total (all 14 joints)  0.929" in lines
+    assert "PCK@0.2 limbs (12 joints)      1.000" in lines
+
+
 def test_errors_name_the_file(tmp_path, xtcoco, capsys):
     gt = str(xtcoco / "example_coco_val.json")
     rc, _, err = _score(capsys, "--gt", str(tmp_path / "missing.json"), "--results", gt)

@@ -34,21 +34,41 @@ def run(args: argparse.Namespace) -> int:
     if summary["results_set"] != summary["keypoint_set"]:
         print(f"results' set: {summary['results_set']}; scored on the {len(summary['joints'])} joints both name: "
               f"{', '.join(summary['joints'])}")
+    if summary["matched_by_file_name"]:
+        print(f"results' image_ids are not the ground truth's: {summary['matched_by_file_name']} predictions "
+              "matched to its images by file_name")
     stats = summary["stats"]
     if summary["metric"] == "wholebody":
         columns = list(stats["wholebody"])
         print(_row("part", columns))
         for part, part_stats in stats.items():
             print(_row(part, [_cell(part_stats[c]) for c in columns]))
+    elif summary["metric"] == "pck":
+        print("\n".join(_pck_lines(stats, summary["joints"])))
     else:
         shown = {k: v for k, v in stats.items() if k not in ("images", "predicted_images")}
         print(_row("", list(shown)))
         print(_row("", [_cell(v) for v in shown.values()]))
-        if "images" in stats:
-            print(f"{int(stats['predicted_images'])} of {int(stats['images'])} images have a prediction")
     if args.json:
         emit_json(summary)
     return 0
+
+
+def _pck_lines(stats: dict, joints: list[str]) -> list[str]:
+    """The group table, then each total named by the joints it counts: LSP's total includes the neck and
+    head top, while posekit's docs and benchmarks quote the 12 limb joints."""
+    from posekit.evaluation.pck import group_joints
+    metric = next(k for k in stats if k.startswith("PCK"))
+    groups = {k: v for k, v in stats.items() if k not in (metric, "total", "limbs", "images", "predicted_images")}
+    counted = len(group_joints(joints)) or len(joints)  # no named group: the total is over all joints
+    of = f"all {counted}" if counted == len(joints) else f"{counted} of {len(joints)}"
+    totals = {f"{metric} total ({of} joints)": stats["total"]}
+    if "limbs" in stats:
+        totals[f"{metric} limbs (12 joints)"] = stats["limbs"]
+    width = max(map(len, totals))
+    return [_row("", list(groups)), _row("", [_cell(v) for v in groups.values()]),
+            *(f"{label:<{width}}  {_cell(value)}" for label, value in totals.items()),
+            f"{int(stats['predicted_images'])} of {int(stats['images'])} images have a prediction"]
 
 
 def _cell(value: float | None) -> str:

@@ -54,28 +54,44 @@ def pck(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, normaliser: np.nd
             "mean": float(correct.sum() / total) if total else float("nan")}
 
 
+def group_joints(names: Sequence[str]) -> list[int]:
+    """Positions of the joints the per-group totals count (JOINT_GROUPS), in group order."""
+    canonical = [canonical_keypoint_name(n) for n in names]
+    return [i for _, group in JOINT_GROUPS for i, n in enumerate(canonical) if n in group]
+
+
+def limb_joints(names: Sequence[str]) -> list[int] | None:
+    """Positions of the 12 limb joints (evaluation.limbs.LIMB_JOINTS), None when the set lacks one."""
+    from posekit.evaluation.limbs import LIMB_JOINTS  # limbs imports this module
+    canonical = [canonical_keypoint_name(n) for n in names]
+    return [canonical.index(n) for n in LIMB_JOINTS] if set(LIMB_JOINTS) <= set(canonical) else None
+
+
 def pck_by_group(result: Mapping[str, np.ndarray | float], keypoint_set: KeypointSet) -> dict[str, float]:
     """Group accuracies (head, shoulder, elbow, wrist, hip, knee, ankle) and total, each the
     correct joints over the counted joints in the group; total spans all grouped joints (so MPII's
-    pelvis and thorax are left out, as in its protocol). Groups whose names the set lacks are absent."""
+    pelvis and thorax are left out, as in its protocol). Groups whose names the set lacks are absent.
+    'limbs' is the total over the 12 limb joints alone, where the set has them: the number posekit's
+    docs and benchmarks quote for LSP (its total also counts the neck and head top)."""
     correct = np.asarray(result["correct"])
     count = np.asarray(result["count"])
     out: dict[str, float] = {}
-    grouped: list[int] = []
     canonical = [canonical_keypoint_name(n) for n in keypoint_set.names]
     for group, names in JOINT_GROUPS:
         idx = [i for i, n in enumerate(canonical) if n in names]
-        if not idx:
-            continue
-        grouped += idx
-        n = count[idx].sum()
-        out[group] = float(correct[idx].sum() / n) if n else float("nan")
-    if grouped:
-        n = count[grouped].sum()
-        out["total"] = float(correct[grouped].sum() / n) if n else float("nan")
-    else:
-        out["total"] = float(result["mean"])
+        if idx:
+            out[group] = _share(correct, count, idx)
+    grouped = group_joints(keypoint_set.names)
+    out["total"] = _share(correct, count, grouped) if grouped else float(result["mean"])
+    limbs = limb_joints(keypoint_set.names)
+    if limbs is not None:
+        out["limbs"] = _share(correct, count, limbs)
     return out
+
+
+def _share(correct: np.ndarray, count: np.ndarray, idx: list[int]) -> float:
+    n = count[idx].sum()
+    return float(correct[idx].sum() / n) if n else float("nan")
 
 
 def torso_normaliser(gt: np.ndarray, visible: np.ndarray, keypoint_set: KeypointSet) -> np.ndarray:

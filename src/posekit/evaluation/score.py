@@ -3,6 +3,7 @@ results of another keypoint set are scored on the joints both sets name alike.""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,37 @@ def shared_joints(gt: dict, results: list, gt_set: KeypointSet, results_set: Key
     return {**gt, "annotations": annotations}, cut, shared
 
 
+def gt_ids_by_name(gt: dict) -> dict[str, int]:
+    """GT image ids by file-name basename; a basename two images share maps to neither (ambiguous)."""
+    named = [(Path(str(img["file_name"])).name, img["id"]) for img in gt["images"] if img.get("file_name")]
+    counts = Counter(name for name, _ in named)
+    return {name: image_id for name, image_id in named if counts[name] == 1}
+
+
+def ids_by_file_name(gt: dict, results: list, results_name: str, gt_name: str) -> tuple[list, int]:
+    """Results with the GT's image ids, and how many were re-numbered by file name.
+
+    `posekit predict` without --images-json numbers images by their position in the folder and keeps
+    each row's file_name: when those ids are not the GT's (unknown, or naming another file) and every
+    row's file_name is a GT image's, the names decide. Otherwise an unknown id is an error that says how
+    to get the GT's ids."""
+    by_name = gt_ids_by_name(gt)
+    names = [Path(str(r["file_name"])).name if r.get("file_name") else None for r in results]
+    if results and all(n in by_name for n in names):
+        moved = sum(r["image_id"] != by_name[n] for r, n in zip(results, names))
+        return [{**r, "image_id": by_name[n]} for r, n in zip(results, names)], moved
+    gt_ids = {img["id"] for img in gt["images"]}
+    unknown = sorted({r["image_id"] for r in results} - gt_ids)
+    if unknown:
+        named = [n for n in names if n is not None]
+        stray = next((n for n in named if n not in by_name), None)
+        names_too = f"; nor are all their file_names the ground truth's (e.g. {stray})" if stray else ""
+        raise DataError(f"{results_name}: {len(unknown)} prediction image_id(s) not in the ground truth, e.g. "
+                        f"{unknown[:5]}{names_too}; if it is `posekit predict` output, re-run that with "
+                        f"--images-json {gt_name} so its ids are the ground truth's")
+    return results, 0
+
+
 def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str | KeypointSet | None = None,
                 metric: str = "auto", verbose: bool = False, results_set: str | None = None) -> dict:
     """Evaluate a COCO results file against a COCO GT file.
@@ -111,8 +143,11 @@ def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str
     sets without sigmas (LSP-14) -> PCK@0.2 of the torso, one person per image (the top-scoring
     prediction per image_id). results_set names the predictions' set when it is not the GT's; they
     are then scored on the joints both sets share by name (OKS with the GT set's sigmas of those).
-    Returns {gt, results, keypoint_set, results_set, joints (the scored joints' names), metric, stats};
-    a statistic that cannot be defined (no GT person in its range or group) is None."""
+    Predictions whose image_ids are not the GT's but whose file_names all are (`posekit predict` without
+    --images-json numbers files by position) are matched by file name.
+    Returns {gt, results, keypoint_set, results_set, joints (the scored joints' names), metric, stats,
+    matched_by_file_name (how many predictions were)}; a statistic that cannot be defined (no GT person
+    in its range or group) is None."""
     if metric != "auto" and metric not in METRICS:
         raise ValueError(f"unknown metric '{metric}'; choose auto or one of {', '.join(METRICS)}")
     gt, gt_name = _load_gt(gt_path)
@@ -125,6 +160,7 @@ def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str
             raise DataError(f"{gt_name}: annotations have {k} keypoints; keypoint set '{kset.name}' has "
                             f"{kset.num_keypoints}")
     rset = results_keypoint_set(results, results_name, kset, results_set)
+    results, by_name = ids_by_file_name(gt, results, results_name, str(gt_path))
     scored = kset
     if rset.name != kset.name:
         gt, results, scored = shared_joints(gt, results, kset, rset, results_name)
@@ -142,4 +178,4 @@ def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str
         stats = {k: (None if isinstance(v, float) and math.isnan(v) else v)
                  for k, v in evaluator.evaluate(results, source=results_name).items()}
     return {"gt": str(gt_path), "results": str(results_path), "keypoint_set": kset.name, "results_set": rset.name,
-            "joints": list(scored.names), "metric": metric, "stats": stats}
+            "joints": list(scored.names), "metric": metric, "stats": stats, "matched_by_file_name": by_name}
