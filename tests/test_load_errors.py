@@ -96,3 +96,12 @@ def test_torch_reason_drops_the_weights_only_advice(tmp_path):
     reason = load_error_reason(error.value)
     assert "weights_only" not in reason and "Unsupported operand" in reason
     _one_line(str(pytest.raises(ValueError, load, garbage).value), garbage)
+
+
+def test_training_checkpoint_loader_names_an_onnx_file(tmp_path):
+    from posekit.training.checkpoint import load_checkpoint
+
+    onnx_like = tmp_path / "model.onnx"
+    onnx_like.write_bytes(b"\x08\x07\x12\x07pytorch" + bytes(32))
+    with pytest.raises(ValueError, match=r"model.onnx: not a checkpoint \(an ONNX file"):
+        load_checkpoint(onnx_like)

@@ -139,7 +139,7 @@ def draw_frame(frame_bgr: np.ndarray, persons: list[dict[str, Any]], keypoint_se
     canvas = draw(frame_bgr, persons, keypoint_set, threshold)
     scale = max(1, round(max(canvas.shape[:2]) / 400))
     for person in persons:
-        if person["track_id"] is not None:
+        if person["track_id"] is not None and np.isfinite(person["bbox"][:2]).all():
             x, y = int(person["bbox"][0]), max(int(person["bbox"][1]) - 4 * scale, 10 * scale)
             cv2.putText(canvas, f"id {person['track_id']}", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale,
                         (0, 255, 255), scale, cv2.LINE_AA)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from posekit.models.safe_load import load_error_reason
+from posekit.models.safe_load import check_format, load_error_reason
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
@@ -35,8 +35,7 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     """A posekit training checkpoint, read weights-only; FileNotFoundError, or a one-line ValueError
     for an unreadable file or one without the 'strategy' entry posekit writes."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
+    check_format(path)  # an ONNX file or a photo is named as such (torch's error advises running its code)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for a truncated, foreign or unsafe file
