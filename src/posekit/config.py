@@ -63,7 +63,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         item = args[0] if args else Any
         items = [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
-    if origin is dict:
+    if origin is dict or tp is dict:  # `dict[str, str]` or a bare `dict` (model.params, codec.params, ...)
         if not isinstance(value, dict):
             raise ConfigError(f"config key '{key}': expected a mapping, got {value!r}")
         return dict(value)
@@ -255,7 +255,7 @@ class DataConfig:
     train_images: str = ""                 # image folder (defaults to the JSON's folder)
     val: str = ""
     val_images: str = ""
-    # COCO image paths must stay inside the image folder; true trusts absolute paths (as `posekit convert`
+    # COCO and MPII image paths must stay inside the image folder; true trusts absolute paths (as `posekit convert`
     # writes them by default) and `../` in the annotation file.
     allow_absolute_paths: bool = False
     keypoint_set: str = "coco17"
@@ -283,6 +283,10 @@ class DataConfig:
             raise ConfigError("config key 'data.input_size': sizes must be positive")
         if self.batch_size <= 0:
             raise ConfigError("config key 'data.batch_size': must be positive")
+        if self.val_batch_size <= 0:
+            raise ConfigError("config key 'data.val_batch_size': must be positive")
+        if self.workers < 0:
+            raise ConfigError("config key 'data.workers': must be >= 0 (0 = load in the main process)")
 
 
 @dataclass
@@ -377,6 +381,12 @@ class TrainConfig:
             raise ConfigError("config key 'train.lr': must be positive")
         if self.precise_bn_batches < 0:
             raise ConfigError("config key 'train.precise_bn_batches': must be >= 0")
+        if not 0 <= self.seed < 2 ** 64:
+            raise ConfigError(f"config key 'train.seed': must be in [0, 2**64), got {self.seed}")
+        # Negative ratios would make the learning rate negative during warm-up or at the cosine's end.
+        for key in ("warmup_ratio", "min_lr_ratio"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"config key 'train.{key}': must be >= 0, got {getattr(self, key)}")
 
 
 @dataclass

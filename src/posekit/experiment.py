@@ -40,8 +40,10 @@ def load_split(cfg: ExperimentConfig, split: str) -> PoseData:
     elif d.format == "lspet":
         data = readers.read_lspet(source)
     else:
-        data = readers.read_mpii(source, images)
-    if data.keypoint_set.name != get_keypoint_set(kset).name and d.format == "coco":
+        data = readers.read_mpii(source, images, allow_absolute_paths=d.allow_absolute_paths)
+    # lsp/lspet/mpii files always hold their own set (lsp14, mpii16): a model built for another
+    # would fail mid-training, or with the same count (crowdpose14) train under the wrong names.
+    if data.keypoint_set.name != get_keypoint_set(kset).name:
         raise ConfigError(f"config key 'data.keypoint_set': '{kset}' but {source} holds "
                           f"'{data.keypoint_set.name}' keypoints")
     if d.image_ids:
@@ -273,7 +275,11 @@ def train(cfg: ExperimentConfig, resume: bool | str = "auto", device: str | None
         evaluate = make_evaluate_fn(val_loader(cfg, val_set), build_evaluator(val_data),
                                     torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu")))
     if distributed.is_main():
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"config key 'out_dir': cannot create the folder {out_dir} "
+                              f"({exc.strerror or exc})") from None
         (out_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     trainer = Trainer(cfg.train, strategy, loader, out_dir, evaluate=evaluate, train_sampler=sampler,
                       resume=resume, device=device, metadata={"experiment": to_dict(cfg)})

@@ -97,18 +97,21 @@ def run_semi_split(args: argparse.Namespace) -> int:
     """
     import json
 
+    from posekit.data.convert import check_out_file
+    from posekit.data.readers.coco_checks import check_coco_gt
     from posekit.data.readers.common import load_json
     from posekit.data.semi_split import semi_split
-    coco = load_json(Path(args.annotations))
-    if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
-        raise ValueError(f"{args.annotations}: not a COCO annotation file (no 'images' list)")
     out = Path(args.out)
+    for tag in [*(f"labeled{n}" for n in args.labeled), "unlabeled"]:
+        check_out_file(_with_suffix(out, tag))
+    coco = load_json(Path(args.annotations))
+    # The pools are read back as training data: the reader's checks, before any instance is counted.
+    check_coco_gt(coco, args.annotations, reader=True)
     summaries = []
     for n in args.labeled:
         labeled, unlabeled = semi_split(coco, n, args.annotations)
         for tag, data in ((f"labeled{n}", labeled), ("unlabeled", unlabeled)):
             path = _with_suffix(out, tag)
-            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(data))
             summaries.append({"file": str(path), "images": len(data["images"]), "instances": len(data["annotations"])})
             if not args.json:
@@ -140,19 +143,28 @@ def _with_suffix(out: Path, tag: str) -> Path:
 
 def run_lsp(args: argparse.Namespace) -> int:
     """Write OUT_train.json and OUT_test.json, printing counts per file; returns 0."""
+    from posekit.data.convert import check_out_file
     from posekit.data.readers import read_lsp
     out = Path(args.out)
+    for split in ("train", "test"):
+        check_out_file(_with_suffix(out, split))
     summaries = [_write(read_lsp(args.root, split), _with_suffix(out, split), args) for split in ("train", "test")]
     return _finish(args, summaries)
 
 
 def run_lspet(args: argparse.Namespace) -> int:
     """Write one COCO JSON of LSP Extended and print its counts; returns 0."""
+    from posekit.data.convert import check_out_file
     from posekit.data.readers import read_lspet
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, got {args.limit}")
+    check_out_file(args.out)
     return _finish(args, [_write(read_lspet(args.root, limit=args.limit), Path(args.out), args)])
 
 
 def run_mpii(args: argparse.Namespace) -> int:
     """Write one COCO JSON of the MPII annotations and print its counts; returns 0."""
+    from posekit.data.convert import check_out_file
     from posekit.data.readers import read_mpii
+    check_out_file(args.out)
     return _finish(args, [_write(read_mpii(args.annotations, args.image_root), Path(args.out), args)])

@@ -36,11 +36,18 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from posekit.commands.predict import list_images
+    from posekit.data.convert import check_out_file
     from posekit.data.io import load_image
     from posekit.inference.detector import PersonDetector
 
     if args.max_per_image < 0:
         raise ValueError(f"--max-per-image must be >= 0, got {args.max_per_image}")
+    # NaN compares false with every score and size: it would drop every box without a word.
+    if not 0 <= args.min_score <= 1:
+        raise ValueError(f"--min-score must be between 0 and 1, got {args.min_score}")
+    if not args.min_size >= 0:
+        raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
+    out = check_out_file(args.out, "--out")
     files = list_images(Path(args.source))
     if args.limit > 0:
         files = files[:args.limit]
@@ -58,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
             annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
                                 "bbox": [round(v, 2) for v in (x, y, w, h)], "score": round(score, 4),
                                 "area": round(w * h, 2), "iscrowd": 0, "num_keypoints": 0})
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"images": images, "annotations": annotations,
                                "categories": [{"id": 1, "name": "person", "supercategory": "person"}],
                                "info": {"description": f"person boxes by {Path(args.detector).name}, "

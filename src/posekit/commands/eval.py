@@ -27,7 +27,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from posekit import experiment
+    from posekit.data.convert import check_out_file
     device = torch.device(resolve_device(args.device))  # before any work
+    if args.results:
+        check_out_file(args.results, "--results")
     cfg, estimator = experiment.load_experiment(args.checkpoint, args.config, args.overrides, args.network)
     estimator.to(device)
     data = experiment.load_split(cfg, "val")

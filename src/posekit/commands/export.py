@@ -35,9 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the model to --out and print its model, paradigm, input size, codec and file size; returns 0."""
+    from posekit.data.convert import check_out_file
     out = Path(args.out)
     if out.suffix.lower() != ".onnx":
         raise ValueError(f"{out}: --out must name an .onnx file")
+    check_out_file(out, "--out")
     source = None if args.checkpoint == "default" else Path(args.checkpoint)
     if source is not None and not source.is_file():
         raise FileNotFoundError(f"{source}: no such checkpoint or model file")
@@ -78,6 +80,11 @@ def export_pose_model(model: Any, out: str | Path, opset: int = 17) -> ModelMeta
     try:
         export_onnx(estimator.model, model.input_size, partial, opset)
         proto = onnx.load(str(partial))
+        try:  # the exporter writes some opsets (e.g. --opset 1) as graphs no runtime loads, without a word
+            onnx.checker.check_model(proto)
+        except onnx.checker.ValidationError as exc:
+            raise ValueError(f"{out}: not written: the graph exported at opset {opset} is not valid ONNX "
+                             f"({str(exc).strip().splitlines()[0]}); use a newer --opset") from None
         for key, value in metadata.to_props().items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value

@@ -59,10 +59,27 @@ def to_coco_dict(data: PoseData, image_root: str | Path | None = None) -> dict:
             "images": images, "annotations": annotations, "categories": [category]}
 
 
+def check_out_file(path: str | Path, what: str = "the output") -> Path:
+    """An output file's path, its folder created, checked before any work is done: a folder in its
+    place, a folder that cannot be created (a file on the way) or one that is not writable is a
+    DataError naming the path and `what` (e.g. '--out'), not a traceback once the work is done."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: {what} names a folder; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = ("a file stands where a folder is needed" if isinstance(exc, (FileExistsError, NotADirectoryError))
+                  else exc.strerror or str(exc))
+        raise DataError(f"{path}: cannot create the folder for {what} ({reason})") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: the folder for {what} is not writable")
+    return path
+
+
 def write_coco(data: PoseData, path: str | Path, image_root: str | Path | None = None) -> Path:
     """Write to_coco_dict(data) to `path` atomically (a temporary file renamed over it)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_out_file(path)
     # Same folder, so the rename is atomic; a reader never sees a half-written file.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

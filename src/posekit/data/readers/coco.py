@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from posekit.data.readers.coco_checks import check_coco_gt
-from posekit.data.readers.common import bbox_from_keypoints, load_json
+from posekit.data.readers.common import bbox_from_keypoints, image_path, load_json
 from posekit.data.records import DataError, ImageRecord, Person, PoseData
 from posekit.keypoints import (WHOLEBODY_PARTS, KeypointSet, KeypointSetError, canonical_keypoint_name,
                                find_keypoint_set, get_keypoint_set)
@@ -53,7 +53,7 @@ def read_coco(json_path: str | Path, image_root: str | Path | None = None,
     root = os.path.abspath(image_root)
     records: dict[int, ImageRecord] = {}
     for i, img in enumerate(data["images"]):
-        file_name = _image_path(path, i, root, img["file_name"], allow_absolute_paths)
+        file_name = image_path(path, f"images[{i}]", "file_name", root, img["file_name"], allow_absolute_paths)
         records[img["id"]] = ImageRecord(img["id"], file_name, int(img["width"]), int(img["height"]))
 
     for ann, values in zip(annotations, flat):
@@ -67,18 +67,6 @@ def read_coco(json_path: str | Path, image_root: str | Path | None = None,
             keypoints = values.reshape(k, 3)
         record.persons.append(_person(ann, keypoints, record))
     return PoseData(list(records.values()), kset, source=str(path))
-
-
-def _image_path(path: Path, index: int, root: str, file_name: str, allow_absolute: bool) -> str:
-    """The image's absolute path, which must lie inside `root` unless allow_absolute (compared on the
-    normalised path, so a dataset folder that is a symlink still works)."""
-    full = os.path.normpath(os.path.join(root, file_name))
-    if allow_absolute or full == root or full.startswith(root.rstrip(os.sep) + os.sep):
-        return full
-    how = "is an absolute path" if os.path.isabs(file_name) else "leads"
-    raise DataError(f"{path}: images[{index}]: 'file_name' {file_name!r} {how} outside the image root {root}; "
-                    "give the image root that holds it, or allow absolute paths for a trusted file "
-                    "(allow_absolute_paths=True; config: data.allow_absolute_paths=true)")
 
 
 def _person_category(path: Path, categories: list) -> dict | None:

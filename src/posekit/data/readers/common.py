@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,19 @@ def load_mat(path: Path, what: str) -> dict[str, Any]:
         raise DataError(f"{path}: {what} file not found") from None
     except Exception as exc:  # scipy raises several types for a corrupt .mat
         raise DataError(f"{path}: cannot read MATLAB file: {exc}") from None
+
+
+def image_path(path: Path, where: str, key: str, root: str, file_name: str, allow_absolute: bool) -> str:
+    """The absolute path of the image that annotation file `path` names at `where` (field `key`), which
+    must lie inside the image root `root` unless allow_absolute (compared on the normalised path, so a
+    dataset folder that is a symlink still works); DataError otherwise."""
+    full = os.path.normpath(os.path.join(root, file_name))
+    if allow_absolute or full == root or full.startswith(root.rstrip(os.sep) + os.sep):
+        return full
+    how = "is an absolute path" if os.path.isabs(file_name) else "leads"
+    raise DataError(f"{path}: {where}: '{key}' {file_name!r} {how} outside the image root {root}; "
+                    "give the image root that holds it, or allow absolute paths for a trusted file "
+                    "(allow_absolute_paths=True; config: data.allow_absolute_paths=true)")
 
 
 def bbox_from_keypoints(keypoints: np.ndarray, width: int, height: int,
