@@ -105,3 +105,25 @@ def test_training_checkpoint_loader_names_an_onnx_file(tmp_path):
     onnx_like.write_bytes(b"\x08\x07\x12\x07pytorch" + bytes(32))
     with pytest.raises(ValueError, match=r"model.onnx: not a checkpoint \(an ONNX file"):
         load_checkpoint(onnx_like)
+
+
+def test_pose_onnx_given_as_detector_is_named(tmp_path):
+    """A pose model passed as --detector failed on the first image with onnxruntime's shape error."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from posekit.inference.detector import PersonDetector
+
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["simcc_x"])], "pose",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 128, 128])],
+                              [helper.make_tensor_value_info("simcc_x", TensorProto.FLOAT, [1, 3, 128, 128])])
+    path = tmp_path / "pose.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(ValueError, match=r"pose.onnx: not an end-to-end person detector"):
+        PersonDetector(path)
+
+
+def test_real_detector_passes_the_interface_check(weights_root):
+    from posekit.inference.detector import PersonDetector
+
+    PersonDetector(require(weights_root / "rtmdet_nano_person_end2end.onnx"))

@@ -7,12 +7,28 @@ mean (103.53, 116.28, 123.675), std (57.375, 57.12, 58.395).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
 STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
+
+
+def check_detector_io(path: Path, session: Any) -> None:
+    """ValueError unless the model has the end-to-end RTMDet interface this class feeds and reads: one
+    image input (batch, 3, H, W) and two outputs, dets (batch, N, 5) and labels (batch, N). A pose model
+    given as the detector otherwise fails on the first image with onnxruntime's shape error."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    image = inputs[0].shape if len(inputs) == 1 else []
+    # A dimension is an int when fixed, a name (or None) when dynamic: only a fixed one can be wrong.
+    fits = len(image) == 4 and not (isinstance(image[1], int) and image[1] != 3)
+    if not fits or [len(o.shape) for o in outputs] != [3, 2]:
+        got = ", ".join(f"{o.name} {list(o.shape)}" for o in outputs)
+        raise ValueError(f"{path}: not an end-to-end person detector (RTMDet-style: one image input "
+                         f"[batch, 3, H, W], outputs dets [batch, N, 5] and labels [batch, N]); it has "
+                         f"input(s) {[list(i.shape) for i in inputs]} and outputs {got}")
 
 
 class PersonDetector:
@@ -35,6 +51,7 @@ class PersonDetector:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a bad model file
             raise ValueError(f"{path}: cannot load detector ONNX model: {exc}") from None
+        check_detector_io(path, self.session)
         self.input_name = self.session.get_inputs()[0].name
         self.input_size = input_size
         self.score_threshold = score_threshold
