@@ -1,0 +1,96 @@
+"""Waist-up photos: LSP test cut below the hips, as a person behind a table or a desk is framed.
+
+Every LSP photo shows the whole body, so the peers benchmark (peers_lsp.py) never asks a model to find
+joints in a person whose legs are out of the picture, which is how most photos of people are taken.
+This benchmark cuts each of the 1,000 LSP test images (1,001-2,000) just below the hips (the lower hip
+plus a fifth of the torso, right shoulder - left hip), keeps the full width, and scores the 8 joints
+left in view: shoulders, elbows, wrists and hips, PCK@0.2 of the torso (the same normaliser as
+peers_lsp.py; knees and ankles are not counted even where a bent leg stays in the crop). Each model
+sees the whole cropped photo, as in peers_lsp.py: posekit model files given with --model (default: the
+shipped one), MoveNet Lightning int8 as the baseline, and MediaPipe with --mediapipe-python.
+
+    .venv/bin/python benchmarks/upper_body_lsp.py [--model NAME=FILE ...] [--limit N] [--mediapipe-python PY]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers_lsp  # noqa: E402
+
+from posekit.data.io import load_image  # noqa: E402
+
+LIMBS = peers_lsp.LIMBS
+UPPER = ("shoulder", "elbow", "wrist", "hip")
+BELOW_HIPS = 0.2  # of the torso: the crop ends a little below the lower hip
+
+
+def waist_up(paths: list[str], gt: np.ndarray, folder: Path) -> tuple[list[str], np.ndarray]:
+    """Crops written to `folder` as PNG and their GT: knees and ankles unlabelled, nothing else moved
+    (the crop keeps the top-left corner, so coordinates are unchanged)."""
+    rs, lh = LIMBS.index("right_shoulder"), LIMBS.index("left_hip")
+    hips = [LIMBS.index("left_hip"), LIMBS.index("right_hip")]
+    legs = [i for i, name in enumerate(LIMBS) if name.endswith(("knee", "ankle"))]
+    out_paths, out_gt = [], []
+    for i, (path, person) in enumerate(zip(paths, gt)):
+        if not (person[rs, 2] > 0 and person[lh, 2] > 0 and (person[hips, 2] > 0).all()):
+            continue  # no torso to cut below or to normalise by
+        image = load_image(path)
+        torso = float(np.linalg.norm(person[rs, :2] - person[lh, :2]))
+        bottom = int(np.ceil(person[hips, 1].max() + BELOW_HIPS * torso))
+        bottom = min(max(bottom, 1), image.shape[0])
+        crop_path = folder / f"{i:04d}.png"
+        cv2.imwrite(str(crop_path), cv2.cvtColor(image[:bottom], cv2.COLOR_RGB2BGR))
+        person = person.copy()
+        person[legs, 2] = 0
+        out_paths.append(str(crop_path))
+        out_gt.append(person)
+    return out_paths, np.stack(out_gt)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", action="append", default=[], metavar="NAME=FILE",
+                   help="a posekit model file to score (repeatable; default: the shipped model)")
+    p.add_argument("--limit", type=int, default=0, help="first N images of LSP test (0 = all 1,000)")
+    p.add_argument("--mediapipe-python", help="a python with mediapipe==0.10.21 (side virtualenv)")
+    p.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    args = p.parse_args()
+    models = {}
+    for spec in args.model or ["posekit default=default"]:
+        name, _, file = spec.partition("=")
+        if not file:
+            p.error(f"--model {spec}: give NAME=FILE")
+        models[name] = (lambda paths, file=file: peers_lsp.run_posekit(paths, None if file == "default" else file))
+    models["MoveNet Lightning int8"] = peers_lsp.run_movenet
+    if args.mediapipe_python:
+        models["MediaPipe BlazePose full"] = lambda paths: peers_lsp.run_mediapipe(paths, args.mediapipe_python)
+    paths, gt = peers_lsp.test_sets(args.limit)["LSP test"]
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        crops, crop_gt = waist_up(paths, gt, Path(tmp))
+        print(f"{len(crops)} of {len(paths)} LSP test images cut below the hips", file=sys.stderr)
+        for name, fn in models.items():
+            pred, seconds = fn(crops)
+            pck = peers_lsp.score(pred, crop_gt)
+            rows[name] = {**{k: pck[k] for k in (*UPPER, "total", "counted")},
+                          "images_per_s": round(len(crops) / seconds, 2)}
+            print(f"{name}: PCK {pck['total']:.3f}", file=sys.stderr)
+    print(f"\nPCK@0.2 (torso) on {len(crops)} waist-up crops of LSP test, 8 joints:")
+    print(f"  {'model':<28}" + "".join(f"{c:>9}" for c in (*UPPER, "total", "img/s")))
+    for name, row in rows.items():
+        print(f"  {name:<28}" + "".join(f"{100 * row[c]:9.1f}" for c in (*UPPER, "total"))
+              + f"{row['images_per_s']:9.1f}")
+    if args.json:
+        print(json.dumps({"images": len(crops), "runs": rows, "command": " ".join(sys.argv)}))
+
+
+if __name__ == "__main__":
+    main()
