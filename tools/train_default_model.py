@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 # The recipe, in order: each stage starts from the previous one's last checkpoint; the last is packed.
 STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stage3.yaml", "default_model_stage4.yaml",
-          "default_model_stage5.yaml")
+          "default_model_stage5.yaml", "default_model_stage6.yaml")
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tools"))
 
@@ -50,7 +50,8 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     codec = {**get_entry(cfg.model.name).codec, **cfg.codec.params}
     state = load_checkpoint(checkpoint)
     info = {"trained_on": "LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
-                          "then both again with LSPET 1-7000 also framed as the whole image (three cosine cycles)",
+                          "then both again with LSPET 1-7000 also framed as the whole image (four cosine cycles, "
+                          "the last with half-body crops)",
             "selected_on": "LSPET 7001-8000",
             "config": ", ".join(f"configs/{name}" for name in STAGES),
             "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
