@@ -2,8 +2,11 @@
 tests that need it skip with a message naming the folder when it is absent."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 # Before torch loads OpenMP: idle threads sleep instead of spinning. On a shared 2-core machine
 # spinning threads made small ops 10-50x slower.
@@ -19,6 +22,18 @@ WEIGHTS = SHARED / "weights"
 
 # Two cores are shared by everything on these machines; keep each test process modest.
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """benchmarks/<name>.py as a module (benchmarks are scripts, not a package; their folder goes on
+    sys.path so one may import another, as upper_body_lsp imports peers_lsp)."""
+    folder = str(REPO / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def require(path: Path) -> Path:

@@ -2,26 +2,19 @@
 parse against the plain per-joint implementation of the published algorithm."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import load_benchmark
 from posekit.codecs import build_codec
 from posekit.codecs.associative_embedding import project
 from posekit.grouping.associative_embedding import COCO_JOINT_ORDER, BlockBounds, GroupingParams, parse, refine, top_k_peaks
 from posekit.keypoints import get_keypoint_set
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "grouping_speed.py"
-
-
 def _baseline():
-    spec = importlib.util.spec_from_file_location("grouping_speed", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.baseline_parse
+    return load_benchmark("grouping_speed").baseline_parse
 
 
 def _scene() -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:

@@ -2,27 +2,18 @@
 input size, keypoint set and keypoint names in order (what the video JSONL's K x 3 keypoints follow)."""
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from posekit.commands import info
 from posekit.config import ExperimentConfig, from_dict, to_dict
 from posekit.estimators.topdown import build_topdown_estimator
 from posekit.inference.model_file import DEFAULT_MODEL, model_file_state, read_model_file, save_model_file
 from posekit.keypoints import get_keypoint_set
 from posekit.training.checkpoint import save_checkpoint
+from test_info import run_info
 
 SIMCC = {"name": "simcc", "split_ratio": 2.0, "normalize": False}
-
-
-def run_info(argv: list[str], capsys) -> str:
-    parser = argparse.ArgumentParser(prog="posekit")
-    info.add_parser(parser.add_subparsers(dest="verb"))
-    args = parser.parse_args(["info", *argv])
-    assert args.run(args) == 0
-    return capsys.readouterr().out
 
 
 def _json(argv: list[str], capsys) -> dict:

@@ -2,23 +2,14 @@
 with a detector the person with the best pose score is kept, the whole image where nobody is found."""
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 
-from conftest import DATA, REPO, WEIGHTS, require
-
-
-def peers_module():
-    spec = importlib.util.spec_from_file_location("peers_lsp", REPO / "benchmarks" / "peers_lsp.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import DATA, WEIGHTS, load_benchmark, require
 
 
 def test_posekit_rows_with_and_without_detector(tmp_path):
-    peers = peers_module()
+    peers = load_benchmark("peers_lsp")
     detector = require(WEIGHTS / "rtmdet_nano_person_end2end.onnx")
     photo = str(require(DATA / "lsp" / "images" / "im1001.jpg"))
     blank = tmp_path / "blank.png"  # nobody to detect

@@ -19,7 +19,7 @@ from posekit.estimators.topdown import build_topdown_estimator
 from posekit.inference.api import load
 from posekit.inference.model_file import DEFAULT_MODEL, model_file_state, save_model_file
 
-from conftest import DATA, REPO, WEIGHTS, require
+from conftest import DATA, WEIGHTS, load_benchmark, require
 
 DETECTOR = WEIGHTS / "rtmdet_nano_person_end2end.onnx"
 
@@ -282,11 +282,8 @@ def test_runtime_refine_matches_the_torch_predictor(tmp_path):
 def test_parity_benchmark_runs_on_the_shipped_model(capsys):
     """benchmarks/runtime_parity.py end to end on two real photos: the shipped SimCC model's torch and
     torch-free predictions agree within 1e-4 px."""
-    import importlib.util
     images = require(DATA / "lsp" / "images")
-    spec = importlib.util.spec_from_file_location("runtime_parity", REPO / "benchmarks" / "runtime_parity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("runtime_parity")
     assert module.main([str(DEFAULT_MODEL), "--images", str(images), "--limit", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert result["images"] == 2 and result["codec"] == "SimCCCodec" and result["within_1e-4"]

@@ -2,25 +2,14 @@
 corner (coordinates unchanged), ends a fifth of the torso below the lower hip, and unlabels the legs."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import cv2
 import numpy as np
 
-from conftest import REPO
-
-
-def upper_body_module():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("upper_body_lsp", REPO / "benchmarks" / "upper_body_lsp.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
 def test_waist_up_crop(tmp_path):
-    bench = upper_body_module()
+    bench = load_benchmark("upper_body_lsp")
     limbs = bench.LIMBS
     photo = tmp_path / "person.png"
     cv2.imwrite(str(photo), np.zeros((200, 100, 3), np.uint8))

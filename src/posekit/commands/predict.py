@@ -120,19 +120,20 @@ def detection_rows(path: str) -> tuple[list, list[dict] | None]:
 
 
 def box_problem(bbox: Any, score: Any) -> str | None:
-    """Why a detection's box cannot be cropped (None when it can): COCO's [x, y, w, h], finite, w and h > 0."""
+    """Why a detection's box cannot be cropped (None when it can): COCO's 4-number [x, y, w, h], checked
+    as the predictors check boxes (preprocess.person_boxes: finite, w and h > 0)."""
     from posekit.data.readers.coco_checks import show
+    from posekit.data.transforms.preprocess import person_boxes
     try:
-        box = np.asarray(bbox, dtype=np.float64)
-        value = float(score)
-    except (TypeError, ValueError):
-        return f"has a non-numeric bbox {show(bbox)} or score {show(score)}"
-    if box.shape != (4,):
+        shape = np.shape(bbox)
+    except ValueError:  # ragged: numpy refuses to give it a shape
+        shape = None
+    if shape != (4,):
         return f"has bbox {show(bbox)}; a COCO box is 4 numbers [x, y, w, h]"
-    if not (np.isfinite(box).all() and np.isfinite(value)):
-        return f"has a non-finite bbox {show(bbox)} or score {show(score)}"
-    if box[2] <= 0 or box[3] <= 0:
-        return f"has bbox {show(bbox)}: width and height must be > 0"
+    try:
+        person_boxes([*bbox, score], "box with score")
+    except ValueError as exc:
+        return f"has an unusable box ({exc})"
     return None
 
 
