@@ -173,6 +173,10 @@ def test_refine_box_from_confident_keypoints():
     np.testing.assert_allclose(box, [7.5, 15.0, 25.0, 50.0])
     assert refine_box(kpts[:3], 100, 100) is None  # too few keypoints
     assert refine_box(np.zeros((5, 3), np.float32), 100, 100) is None
+    # A limb scoring a third of the best is in the box (with half of the best as the bar it was cut off).
+    kpts[4] = [50, 80, 0.3]
+    np.testing.assert_allclose(refine_box(kpts, 100, 100, padding=1.0), [10.0, 20.0, 40.0, 60.0])
+    np.testing.assert_allclose(refine_box(kpts, 100, 100, padding=1.0, min_score=0.5), [10.0, 20.0, 20.0, 40.0])
 
 
 class _StubPerson(torch.nn.Module):
@@ -203,6 +207,9 @@ def test_predictor_refine_looks_again_around_the_person():
     assert second["score"] > plain(image)[0]["score"]
     given = refined(image, boxes=np.array([[0, 0, 600, 400]]))  # boxes given: no second look
     assert given[0]["bbox"] == [0.0, 0.0, 600.0, 400.0]
+    # refine as a factor: the keypoints' box enlarged 1.5x about its centre before the crop
+    wider = Predictor(_StubPerson(), "topdown", (64, 64), flip_test=False, padding=1.25, refine=1.5)(image)[0]
+    np.testing.assert_allclose(wider["bbox"], [90.0, 80.0, 60.0, 120.0])
 
 
 def test_model_file_keypoint_threshold_is_the_drawing_default(tmp_path):
@@ -219,3 +226,17 @@ def test_model_file_keypoint_threshold_is_the_drawing_default(tmp_path):
     image = np.zeros((120, 160, 3), np.uint8)
     assert not posekit.draw(image, hidden, boxes=False).any()  # 0.5 < the model's 0.55
     assert posekit.draw(image, hidden, threshold=0.4, boxes=False)[40, 80].any()
+
+
+def test_older_model_files_refine_switch_reads_as_factor_one(tmp_path):
+    """Model files and exports written before refine became a factor say true/false: true is the old
+    second look's box, enlarged 1.0x."""
+    from posekit.runtime.metadata import ModelMetadata
+    estimator = build_topdown_estimator("rtmpose-t", "coco17", (64, 64))
+    state = model_file_state(estimator, "rtmpose-t", (64, 64), 1.25, SIMCC, half=False)
+    state["refine"] = True
+    save_model_file(state, tmp_path / "old.pt")
+    assert load(tmp_path / "old.pt").predictor.refine == 1.0
+    props = ModelMetadata("topdown", "m", "coco17", ("a",), (0,), (), (64, 64), 1.25, "simcc").to_props()
+    assert ModelMetadata.from_props({**props, "refine": "true"}, "old.onnx").refine == 1.0
+    assert ModelMetadata.from_props({**props, "refine": "false"}, "old.onnx").refine == 0.0

@@ -24,9 +24,8 @@ def test_shapes_read_and_refused():
         person_boxes([[0, 0, 0, 0, 0.9]], "detector output")
 
 
-def test_refine_keeps_a_first_answer_when_both_found_nothing():
-    assert keep_second(0.5, 0.4) and keep_second(0.4, 0.4) and not keep_second(0.3, 0.4)
-    assert not keep_second(0.0, 0.0)
+def test_refine_keeps_the_second_look_unless_it_found_nothing():
+    assert keep_second(0.5) and keep_second(0.01) and not keep_second(0.0)
 
 
 @pytest.fixture(scope="module")

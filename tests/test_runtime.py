@@ -261,10 +261,10 @@ def test_runtime_refine_matches_the_torch_predictor(tmp_path):
     path = tmp_path / "refine.pt"
     save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.25,
                                      {"name": "simcc", "split_ratio": 2.0, "normalize": False}, half=False,
-                                     refine=True, whole_image_padding=1.0), path)
+                                     refine=1.3, whole_image_padding=1.0), path)
     assert main(["export", str(path), "--out", str(tmp_path / "refine.onnx")]) == 0
     onnx_model = runtime.load(tmp_path / "refine.onnx")
-    assert onnx_model.metadata.refine and onnx_model.metadata.whole_image_padding == 1.0
+    assert onnx_model.metadata.refine == 1.3 and onnx_model.metadata.whole_image_padding == 1.0
     assert onnx_model.metadata.bbox_padding == 1.25
     image = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
     torch_model = load(path)

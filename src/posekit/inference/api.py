@@ -41,7 +41,7 @@ class PoseModel:
 
     def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int] | None = None,
                  bbox_padding: float | None = None, detector: Any = None, device: str | torch.device = "cpu",
-                 flip_test: bool = True, name: str = "", info: dict | None = None, refine: bool = False,
+                 flip_test: bool = True, name: str = "", info: dict | None = None, refine: float = 0.0,
                  keypoint_threshold: float = 0.3):
         from posekit.devices import check_device
         from posekit.inference.predictor import Predictor
@@ -166,7 +166,7 @@ def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: 
         _check_expected(path, expect, name)
         estimator = estimator_from_model_file(state, str(path))
         return PoseModel(estimator, "topdown", detector=detector, device=device, flip_test=flip_test, name=name,
-                         info=state.get("info"), refine=bool(state.get("refine", False)),
+                         info=state.get("info"), refine=float(state.get("refine", 0.0)),
                          keypoint_threshold=float(state.get("keypoint_threshold", 0.3)))
     from posekit.experiment import load_experiment
     cfg, estimator = load_experiment(path)

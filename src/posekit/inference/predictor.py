@@ -20,14 +20,14 @@ class Predictor:
 
     The whole image, when it is the box (no detector, no boxes), is padded by the preprocess's
     whole_image_padding; person boxes by its bbox_padding, the training crops' factor.
-    refine: with the whole image as the box, look again at a crop around the first pass's keypoints
-    (their box, padded as a person box) and keep the second pass when its pose score is at least the
-    first's. A small person in a large photo then gets the input resolution a detector's box would
-    give it."""
+    refine: with the whole image as the box, look again at a crop around the first pass's keypoints:
+    their box (geometry.refine_box) enlarged `refine` times, then padded as a person box; the second
+    look is kept unless it found nothing. 0 (or False) is off; True, as older model files say, is 1.0.
+    A person who fills part of the photo then gets the input resolution a detector's box would give."""
 
     def __init__(self, estimator: Estimator, paradigm: str, input_size: Sequence[int] | None = None,
                  detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
-                 padding: float | None = None, batch_size: int = 16, refine: bool = False):
+                 padding: float | None = None, batch_size: int = 16, refine: float = 0.0):
         self.estimator = estimator.to(device).eval()
         self.paradigm = paradigm
         self.preprocess = predictor_preprocess(estimator, input_size, padding)
@@ -35,7 +35,7 @@ class Predictor:
         self.device = torch.device(device)
         self.flip_test = flip_test
         self.batch_size = batch_size
-        self.refine = refine
+        self.refine = float(refine)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -67,10 +67,11 @@ class Predictor:
         whole_image = boxes is None and self.detector is None
         results = self._topdown(image, image_id, self.boxes_for(image, boxes), whole_image)
         if self.refine and whole_image and results:
-            box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0], padding=1.0)
+            box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0],
+                             padding=self.refine)
             if box is not None:
                 second = self._topdown(image, image_id, np.append(box, 1.0)[None])
-                if keep_second(second[0]["score"], results[0]["score"]):
+                if keep_second(second[0]["score"]):
                     results = second
         return results
 

@@ -31,7 +31,8 @@ class ModelMetadata:
     codec: str                               # codec name, e.g. simcc, heatmap
     codec_params: dict[str, Any] = field(default_factory=dict)
     posekit_version: str = ""
-    refine: bool = False                     # whole-image box: a second look around the first pass's keypoints
+    refine: float = 0.0                      # whole-image box: a second look around the first pass's keypoints,
+                                             # their box enlarged this much (0: off; older files: true = 1.0)
     keypoint_threshold: float = 0.3          # score above which a keypoint is drawn by default
     whole_image_padding: float | None = None  # the factor when the whole image is the box (None: bbox_padding)
 
@@ -69,7 +70,7 @@ class ModelMetadata:
         values["skeleton"] = tuple((int(a), int(b)) for a, b in values["skeleton"])
         values["input_size"] = (int(values["input_size"][0]), int(values["input_size"][1]))
         values["bbox_padding"] = float(values["bbox_padding"])
-        values["refine"] = bool(values.get("refine", False))
+        values["refine"] = float(values.get("refine", 0.0))
         values["keypoint_threshold"] = float(values.get("keypoint_threshold", 0.3))
         whole = values.get("whole_image_padding")
         values["whole_image_padding"] = None if whole is None else float(whole)

@@ -78,12 +78,12 @@ class RuntimePredictor:
         persons = self._poses(image, self.boxes_for(image, boxes, rgb), rgb, whole_image)
         if self.metadata.refine and whole_image and persons:
             # As the torch Predictor: a second look at the box of the first pass's keypoints, cropped
-            # as a person box, kept when it scores at least as well.
+            # as a person box, kept unless it found nothing.
             box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
-                             padding=1.0)
+                             padding=self.metadata.refine)
             if box is not None:
                 second = self._poses(image, np.append(box, 1.0)[None], rgb)
-                if keep_second(second[0]["score"], persons[0]["score"]):
+                if keep_second(second[0]["score"]):
                     persons = second
         return persons
 
