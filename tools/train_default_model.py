@@ -1,20 +1,20 @@
 """Reproduce the shipped default model: data, training, packing, scores.
 
     .venv/bin/python tools/train_default_model.py                 # everything (resumes a killed run)
-    .venv/bin/python tools/train_default_model.py --pack-only     # pack runs/default_model/stage4/last.pt
+    .venv/bin/python tools/train_default_model.py --pack-only     # pack the last stage's last.pt
 
 1. writes the data files the configs name (tools/default_model_data.py);
 2. stage 1: `posekit train configs/default_model.yaml` (4 of 11 epochs on LSP train x7 + LSPET 1-7,000);
    stage 2: `posekit train configs/default_model_stage2.yaml` (from stage 1's weights, LSP train alone);
    stage 3: `posekit train configs/default_model_stage3.yaml` (from stage 2's weights, stage 1's persons
    plus LSPET 1-7,000 with the whole image as the box, the framing users give);
-   stage 4: `posekit train configs/default_model_stage4.yaml` (stage 3 continued: same data, a second
-   cosine cycle);
+   stages 4-7: `posekit train configs/default_model_stage4.yaml` ... `_stage7.yaml` (stage 3 continued:
+   same data, further cosine cycles; from stage 6 on with half-body crops);
    each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
    stage 1 from an earlier model file instead of from scratch (a longer run in steps);
 3. packs the last stage's last checkpoint (the end of its cosine schedule) into
    src/posekit/weights/default_body.pt in fp16, with its config, the inference settings chosen on LSPET
-   7,001-8,000 (box padding of the whole image, refine) and its scores;
+   7,001-8,000 (box padding of the whole image, the second look's box) and its scores;
 4. scores the packed file as users run it (whole image, letterboxed) with benchmarks/peers_lsp.py's
    scorer on LSP test and LSPET 7,001-8,000, and stores the scores in the file (`posekit models`).
 """
@@ -29,7 +29,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 # The recipe, in order: each stage starts from the previous one's last checkpoint; the last is packed.
 STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stage3.yaml", "default_model_stage4.yaml",
-          "default_model_stage5.yaml", "default_model_stage6.yaml")
+          "default_model_stage5.yaml", "default_model_stage6.yaml", "default_model_stage7.yaml")
+# The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules).
+REFINE = (0.0, 1.15, 1.3)
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tools"))
 
@@ -37,8 +39,8 @@ sys.path.insert(0, str(REPO / "tools"))
 def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     """Pack `checkpoint` into a model file at `out`. The two inference settings the checkpoint does not
     fix, the whole image's box padding (1.0: the photo as it is; 1.25: the training crops' margin) and
-    refine (a second look around the first pass's keypoints), are chosen on LSPET 7,001-8,000; every
-    combination is scored on both sets for the record."""
+    refine (0: off; else a second look around the first pass's keypoints, their box enlarged this much),
+    are chosen on LSPET 7,001-8,000; every combination is scored on both sets for the record."""
     import peers_lsp
 
     from posekit.experiment import load_experiment
@@ -50,13 +52,13 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     codec = {**get_entry(cfg.model.name).codec, **cfg.codec.params}
     state = load_checkpoint(checkpoint)
     info = {"trained_on": "LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
-                          "then both again with LSPET 1-7000 also framed as the whole image (four cosine cycles, "
-                          "the last with half-body crops)",
+                          "then both again with LSPET 1-7000 also framed as the whole image (five cosine cycles, "
+                          "the last two with half-body crops)",
             "selected_on": "LSPET 7001-8000",
             "config": ", ".join(f"configs/{name}" for name in STAGES),
             "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
 
-    def write(padding: float, refine: bool, threshold: float = 0.3) -> None:
+    def write(padding: float, refine: float, threshold: float = 0.3) -> None:
         # Person boxes (a detector's, given ones, refine's) keep the training crops' padding; only the
         # whole image, a framing of its own, gets the padding chosen here.
         save_model_file(model_file_state(estimator, cfg.model.name, cfg.data.input_size,
@@ -68,7 +70,7 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     scores: dict[str, dict[str, float]] = {}
     val_predictions: dict[str, np.ndarray] = {}
     for padding in (1.0, 1.25):
-        for refine in (False, True):
+        for refine in REFINE:
             key = f"whole_image_padding={padding} refine={refine}"
             write(padding, refine)
             for name, (paths, gt) in sets.items():
@@ -79,7 +81,7 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
                 print(f"{key} {name}: PCK@0.2 (12 limb joints, whole image) {scores[key][name]:.3f}, "
                       f"{len(paths) / seconds:.1f} img/s", flush=True)
     best = max(scores, key=lambda k: scores[k]["LSPET 7001-8000"])
-    padding, refine = float(best.split()[0].split("=")[1]), best.split()[1] == "refine=True"
+    padding, refine = (float(part.split("=")[1]) for part in best.split())
     info["pck_limbs"] = scores[best]
     info["pck_limbs_by_setting"] = scores
     threshold = keypoint_threshold(val_predictions[best], sets["LSPET 7001-8000"][1])

@@ -189,8 +189,8 @@ def refine_box(keypoints: np.ndarray, width: int, height: int, padding: float = 
     and clipped to the image; None when fewer than 4 keypoints qualify or the box is degenerate.
 
     A quarter, not half, of the best score: with half, the box held only the surest joints (the torso)
-    and cut off the limbs, and on LSPET 7,001-8,000 the shipped model's second look scored 0.203 against
-    0.257 with a quarter (benchmarks/refine_lsp.py)."""
+    and cut off the limbs: on LSPET 7,001-8,000 the stage-7 model's second look (box enlarged 1.0x)
+    scored 0.240 with half and 0.287 with a quarter (benchmarks/refine_lsp.py, docs/default_model.md)."""
     scores = keypoints[:, 2]
     if not np.isfinite(keypoints).all() or scores.max() <= 0:
         return None
@@ -209,6 +209,6 @@ def refine_box(keypoints: np.ndarray, width: int, height: int, padding: float = 
 def keep_second(second: float) -> bool:
     """Refine keeps its second look unless it found nothing (score 0). Not "when it scores at least as
     well": the whole image's look is often surest of a wrong answer, and keeping the better-scoring
-    look lost 0.045 PCK on LSPET 7,001-8,000 against always taking the closer one
-    (benchmarks/refine_lsp.py)."""
+    look lost 0.04 PCK on LSPET 7,001-8,000 against always taking the closer one (0.248 against 0.290
+    for the shipped model; benchmarks/refine_lsp.py)."""
     return second > 0
