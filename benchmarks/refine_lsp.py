@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers_lsp  # noqa: E402
 
 from posekit.data.io import load_image  # noqa: E402
-from posekit.data.transforms.geometry import refine_box  # noqa: E402
+from posekit.data.transforms.geometry import keep_second, refine_box  # noqa: E402
 
 MIN_SCORES = (0.5, 0.25)
 PADDINGS = (1.0, 1.15, 1.3)
@@ -45,7 +45,8 @@ def second_looks(model, paths: list[str]) -> dict[str, np.ndarray]:
                                  padding=padding, min_score=min_score)
                 second = model(image, boxes=box, rgb=True)[0] if box is not None else first
                 rule = f"keypoints >= {min_score} x best, refine {padding}"
-                always = second if second["score"] > 0 else first
+                always = second if keep_second(second["score"]) else first  # the predictors' rule
+                # the rule until stage 6: the second look only when it scores at least as well
                 better = second if second["score"] >= first["score"] and second["score"] > 0 else first
                 out.setdefault(f"{rule}, keep the second", []).append(always["keypoints"][index])
                 out.setdefault(f"{rule}, keep the better-scoring", []).append(better["keypoints"][index])

@@ -69,9 +69,11 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     sets = peers_lsp.test_sets(0)
     scores: dict[str, dict[str, float]] = {}
     val_predictions: dict[str, np.ndarray] = {}
+    settings: dict[str, tuple[float, float]] = {}  # the stored key (info is plain JSON) -> its values
     for padding in (1.0, 1.25):
         for refine in REFINE:
             key = f"whole_image_padding={padding} refine={refine}"
+            settings[key] = (padding, refine)
             write(padding, refine)
             for name, (paths, gt) in sets.items():
                 pred, seconds = peers_lsp.run_posekit(paths, model=str(out))
@@ -81,7 +83,7 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
                 print(f"{key} {name}: PCK@0.2 (12 limb joints, whole image) {scores[key][name]:.3f}, "
                       f"{len(paths) / seconds:.1f} img/s", flush=True)
     best = max(scores, key=lambda k: scores[k]["LSPET 7001-8000"])
-    padding, refine = (float(part.split("=")[1]) for part in best.split())
+    padding, refine = settings[best]
     info["pck_limbs"] = scores[best]
     info["pck_limbs_by_setting"] = scores
     threshold = keypoint_threshold(val_predictions[best], sets["LSPET 7001-8000"][1])
