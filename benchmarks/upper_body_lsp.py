@@ -1,4 +1,5 @@
-"""Waist-up photos: LSP test cut below the hips, as a person behind a table or a desk is framed.
+"""Waist-up and chest-up photos: LSP test cut below the hips (a person behind a table or a desk) or
+across the chest (a portrait).
 
 Every LSP photo shows the whole body, so the peers benchmark (peers_lsp.py) never asks a model to find
 joints in a person whose legs are out of the picture, which is how most photos of people are taken.
@@ -9,7 +10,12 @@ peers_lsp.py; knees and ankles are not counted even where a bent leg stays in th
 sees the whole cropped photo, as in peers_lsp.py: posekit model files given with --model (default: the
 shipped one), MoveNet Lightning int8 as the baseline, and MediaPipe with --mediapipe-python.
 
-    .venv/bin/python benchmarks/upper_body_lsp.py [--model NAME=FILE ...] [--limit N] [--mediapipe-python PY]
+`--framing chest` cuts each photo instead 0.4 torso lengths below the lower shoulder, a portrait's
+framing, and scores the shoulders, elbows and wrists still in the picture (the normaliser is the uncut
+photo's torso: the left hip is out of the picture).
+
+    .venv/bin/python benchmarks/upper_body_lsp.py [--framing waist|chest] [--model NAME=FILE ...] [--limit N]
+                                                  [--mediapipe-python PY]
 """
 from __future__ import annotations
 
@@ -26,37 +32,51 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers_lsp  # noqa: E402
 
 from posekit.data.io import load_image  # noqa: E402
+from posekit.evaluation.limbs import limb_pck  # noqa: E402
 
 LIMBS = peers_lsp.LIMBS
-UPPER = ("shoulder", "elbow", "wrist", "hip")
-BELOW_HIPS = 0.2  # of the torso: the crop ends a little below the lower hip
+# framing -> (the joints whose lowest one the cut is measured from, torso lengths below it, the groups scored)
+FRAMINGS = {
+    "waist": ("hip", 0.2, ("shoulder", "elbow", "wrist", "hip")),
+    "chest": ("shoulder", 0.4, ("shoulder", "elbow", "wrist")),
+}
 
 
-def waist_up(paths: list[str], gt: np.ndarray, folder: Path) -> tuple[list[str], np.ndarray]:
-    """Crops written to `folder` as PNG and their GT: knees and ankles unlabelled, nothing else moved
-    (the crop keeps the top-left corner, so coordinates are unchanged)."""
+def cut_photos(paths: list[str], gt: np.ndarray, folder: Path,
+               framing: str = "waist") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Crops written to `folder` as PNG, their GT and each person's torso (the normaliser, from the uncut
+    GT). The crop keeps the top-left corner, so coordinates are unchanged; joints outside the scored
+    groups, and (chest) those cut off, are unlabelled. Persons without the torso (right shoulder, left
+    hip) or both joints the cut is measured from are left out: nothing to normalise by or to cut below."""
+    reference, below, groups = FRAMINGS[framing]
     rs, lh = LIMBS.index("right_shoulder"), LIMBS.index("left_hip")
-    hips = [LIMBS.index("left_hip"), LIMBS.index("right_hip")]
-    legs = [i for i, name in enumerate(LIMBS) if name.endswith(("knee", "ankle"))]
-    out_paths, out_gt = [], []
+    level = [i for i, name in enumerate(LIMBS) if name.endswith(reference)]
+    needed = sorted({rs, lh, *level})
+    unscored = [i for i, name in enumerate(LIMBS) if not name.endswith(groups)]
+    out_paths, out_gt, out_torso = [], [], []
     for i, (path, person) in enumerate(zip(paths, gt)):
-        if not (person[rs, 2] > 0 and person[lh, 2] > 0 and (person[hips, 2] > 0).all()):
-            continue  # no torso to cut below or to normalise by
+        if not (person[needed, 2] > 0).all():
+            continue
         image = load_image(path)
         torso = float(np.linalg.norm(person[rs, :2] - person[lh, :2]))
-        bottom = int(np.ceil(person[hips, 1].max() + BELOW_HIPS * torso))
+        bottom = int(np.ceil(person[level, 1].max() + below * torso))
         bottom = min(max(bottom, 1), image.shape[0])
         crop_path = folder / f"{i:04d}.png"
         cv2.imwrite(str(crop_path), cv2.cvtColor(image[:bottom], cv2.COLOR_RGB2BGR))
         person = person.copy()
-        person[legs, 2] = 0
+        person[unscored, 2] = 0
+        if framing == "chest":
+            person[person[:, 1] >= bottom, 2] = 0
         out_paths.append(str(crop_path))
         out_gt.append(person)
-    return out_paths, np.stack(out_gt)
+        out_torso.append(torso)
+    return out_paths, np.stack(out_gt), np.array(out_torso)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--framing", choices=sorted(FRAMINGS), default="waist",
+                   help="waist: cut below the hips (default); chest: cut across the chest, a portrait")
     p.add_argument("--model", action="append", default=[], metavar="NAME=FILE",
                    help="a posekit model file to score (repeatable; default: the shipped model)")
     p.add_argument("--limit", type=int, default=0, help="first N images of LSP test (0 = all 1,000)")
@@ -72,24 +92,25 @@ def main() -> None:
     models["MoveNet Lightning int8"] = peers_lsp.run_movenet
     if args.mediapipe_python:
         models["MediaPipe BlazePose full"] = lambda paths: peers_lsp.run_mediapipe(paths, args.mediapipe_python)
+    groups = FRAMINGS[args.framing][2]
     paths, gt = peers_lsp.test_sets(args.limit)["LSP test"]
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        crops, crop_gt = waist_up(paths, gt, Path(tmp))
-        print(f"{len(crops)} of {len(paths)} LSP test images cut below the hips", file=sys.stderr)
+        crops, crop_gt, torso = cut_photos(paths, gt, Path(tmp), args.framing)
+        print(f"{len(crops)} of {len(paths)} LSP test images cut ({args.framing} up)", file=sys.stderr)
         for name, fn in models.items():
             pred, seconds = fn(crops)
-            pck = peers_lsp.score(pred, crop_gt)
-            rows[name] = {**{k: pck[k] for k in (*UPPER, "total", "counted")},
+            pck = limb_pck(pred, crop_gt, 0.2, torso)
+            rows[name] = {**{k: pck[k] for k in (*groups, "total", "counted")},
                           "images_per_s": round(len(crops) / seconds, 2)}
             print(f"{name}: PCK {pck['total']:.3f}", file=sys.stderr)
-    print(f"\nPCK@0.2 (torso) on {len(crops)} waist-up crops of LSP test, 8 joints:")
-    print(f"  {'model':<28}" + "".join(f"{c:>9}" for c in (*UPPER, "total", "img/s")))
+    print(f"\nPCK@0.2 (torso) on {len(crops)} {args.framing}-up crops of LSP test, {', '.join(groups)}:")
+    print(f"  {'model':<28}" + "".join(f"{c:>9}" for c in (*groups, "total", "img/s")))
     for name, row in rows.items():
-        print(f"  {name:<28}" + "".join(f"{100 * row[c]:9.1f}" for c in (*UPPER, "total"))
+        print(f"  {name:<28}" + "".join(f"{100 * row[c]:9.1f}" for c in (*groups, "total"))
               + f"{row['images_per_s']:9.1f}")
     if args.json:
-        print(json.dumps({"images": len(crops), "runs": rows, "command": " ".join(sys.argv)}))
+        print(json.dumps({"framing": args.framing, "images": len(crops), "runs": rows, "command": " ".join(sys.argv)}))
 
 
 if __name__ == "__main__":

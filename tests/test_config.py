@@ -45,6 +45,8 @@ def test_unknown_keys_are_named(override, key):
     (["data.input_size=[1,2,3]"], "data.input_size"),
     (["paradigm=sideways"], "paradigm"),
     (["train.ema=maybe"], "train.ema"),
+    (["data.augment.cut_range=[1.0,0.5]"], "data.augment.cut_range"),
+    (["data.augment.jitter=wobbly"], "data.augment.jitter"),
 ])
 def test_bad_values_are_named(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

@@ -13,7 +13,7 @@ from posekit.config import AugmentConfig
 from posekit.data.datasets import IMAGENET_MEAN, IMAGENET_STD, BottomUpDataset, TopDownDataset, UnlabeledDataset
 from posekit.data.records import DataError, ImageRecord, Person, PoseData
 from posekit.data.transforms import apply_affine
-from posekit.keypoints import get_keypoint_set
+from posekit.keypoints import KeypointSet, get_keypoint_set
 
 COCO = get_keypoint_set("coco17")
 TOPDOWN_KEYS = {"image", "heatmaps", "keypoint_weights", "keypoints", "keypoints_visible", "image_id", "warp",
@@ -147,6 +147,24 @@ def test_topdown_half_body_crops_one_half(topdown_data):
             if np.allclose(apply_affine(kps[half].mean(0), s["warp"].numpy()), [24, 32], atol=1e-6):
                 halves.add(half[0])
     assert halves == {0, 11}
+
+
+def test_topdown_cut_body_crops_above_the_cut(topdown_data):
+    """A cut at the shoulders: the ankles fall outside the crop (invisible), the head stays in."""
+    aug = AugmentConfig(flip=0.0, cut_body=1.0, cut_range=(0.3, 0.3), scale=(1.0, 1.0), rotation_prob=0.0)
+    ds = TopDownDataset(topdown_data, (48, 64), FakeTopDownCodec(), augment=aug, train=True)
+    s = ds[0]
+    visible = s["keypoints_visible"].numpy()
+    assert visible[0] == 1 and visible[15] == 0 and visible[16] == 0
+    whole = TopDownDataset(topdown_data, (48, 64), FakeTopDownCodec(), augment=AugmentConfig(
+        flip=0.0, scale=(1.0, 1.0), rotation_prob=0.0), train=True)[0]
+    assert whole["keypoints_visible"].numpy()[15:].all()
+    # A set without shoulders and hips cannot be cut; the error names the key and the set.
+    hand = KeypointSet("hand3", ("wrist", "thumb_tip", "index_tip"))
+    person = _person([[10, 10], [20, 20], [30, 30]], [5, 5, 30, 30])
+    data = PoseData([ImageRecord(1, topdown_data.records[0].file_name, 200, 160, [person])], hand, "hands")
+    with pytest.raises(DataError, match="hands: data.augment.cut_body .* 'hand3'"):
+        TopDownDataset(data, (48, 64), FakeTopDownCodec(), augment=aug, train=True)
 
 
 def test_topdown_detection_boxes_and_errors(topdown_data):

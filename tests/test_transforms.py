@@ -1,5 +1,5 @@
-"""Transforms on hand-made cases: warps land keypoints where the pixels go, flips, half-body,
-photometric ops."""
+"""Transforms on hand-made cases: warps land keypoints where the pixels go, flips, half-body and
+cut-across-the-body crops, photometric ops."""
 from __future__ import annotations
 
 import cv2
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from posekit.data.transforms import (
-    apply_affine, bbox_xywh_to_center_scale, body_halves, coarse_dropout, compose_affine, flip_image,
-    flip_keypoints, get_warp_matrix, half_body_center_scale, half_body_ids, hflip_matrix, hsv_jitter,
-    invert_affine, random_blur, random_scale_rotation, truncated_normal,
+    apply_affine, bbox_xywh_to_center_scale, body_halves, coarse_dropout, compose_affine, cut_body_center_scale,
+    flip_image, flip_keypoints, get_warp_matrix, half_body_center_scale, half_body_ids, hflip_matrix, hsv_jitter,
+    invert_affine, random_blur, random_scale_rotation, shoulders_and_hips, truncated_normal,
 )
-from posekit.keypoints import get_keypoint_set
+from posekit.keypoints import KeypointSet, get_keypoint_set
 
 
 def test_center_scale_pads_and_fixes_aspect():
@@ -118,6 +118,68 @@ def test_half_body_keeps_one_half():
     sparse = np.zeros(17)
     sparse[[0, 5, 11]] = 1
     assert half_body_ids(sparse, upper, lower, np.random.default_rng(0)) is None
+
+
+def _standing_lsp_person() -> np.ndarray:
+    """An upright LSP-14 person: shoulders at y 40, hips at y 80 (torso 40 px), 30 px wide."""
+    kps = np.zeros((14, 2))
+    kps[[0, 5]] = [[40, 160], [70, 160]]      # ankles
+    kps[[1, 4]] = [[40, 120], [70, 120]]      # knees
+    kps[[2, 3]] = [[42, 80], [68, 80]]        # hips
+    kps[[6, 11]] = [[30, 90], [80, 90]]       # wrists, hanging below the hips
+    kps[[7, 10]] = [[32, 65], [78, 65]]       # elbows
+    kps[[8, 9]] = [[40, 40], [70, 40]]        # shoulders
+    kps[[12, 13]] = [[55, 35], [55, 10]]      # neck, head top
+    return kps
+
+
+def test_shoulders_and_hips_from_names():
+    shoulders, hips = shoulders_and_hips(get_keypoint_set("lsp14"))
+    assert sorted(shoulders) == [8, 9] and sorted(hips) == [2, 3]
+    shoulders, hips = shoulders_and_hips(get_keypoint_set("coco17"))
+    assert sorted(shoulders) == [5, 6] and sorted(hips) == [11, 12]
+    hand = KeypointSet("hand3", ("wrist", "thumb_tip", "index_tip"))
+    assert shoulders_and_hips(hand) is None
+
+
+def test_cut_body_crop_ends_at_the_cut():
+    kps = _standing_lsp_person()
+    shoulders, hips = shoulders_and_hips(get_keypoint_set("lsp14"))
+    visible = np.ones(14)
+    # A cut at exactly half the torso (y 60): head top, neck and shoulders stay; the box runs from the
+    # head top (y 10) to the cut line (y 60), and across the shoulders' width centred on the axis.
+    center, scale = cut_body_center_scale(kps, visible, shoulders, hips, np.random.default_rng(0), 1.0,
+                                          cut_range=(0.5, 0.5), padding=1.0)
+    np.testing.assert_allclose(center, [55, 35])
+    np.testing.assert_allclose(scale, [50, 50])  # 30 x 50, widened to the square input
+    # A cut at the hips keeps the elbows too; the wrists hang below and stay out.
+    center, scale = cut_body_center_scale(kps, visible, shoulders, hips, np.random.default_rng(0), 1.0,
+                                          cut_range=(1.0, 1.0), padding=1.0)
+    np.testing.assert_allclose(center, [55, 45])
+    np.testing.assert_allclose(scale, [70, 70])   # elbows x 32..78 (46 wide), head top to cut y 10..80
+    # Random levels stay within the range: the crop's bottom edge is between the two cuts above.
+    for seed in range(10):
+        center, scale = cut_body_center_scale(kps, visible, shoulders, hips, np.random.default_rng(seed), 1.0,
+                                              padding=1.0)
+        bottom = center[1] + scale[1] / 2
+        assert 40 + 0.2 * 40 - 1e-9 <= bottom <= 40 + 1.2 * 40 + 1e-9
+    # No axis without both shoulders and both hips; too few joints above the cut.
+    unlabelled_hip = visible.copy()
+    unlabelled_hip[3] = 0
+    assert cut_body_center_scale(kps, unlabelled_hip, shoulders, hips, np.random.default_rng(0), 1.0) is None
+    headless = visible.copy()
+    headless[[12, 13]] = 0
+    assert cut_body_center_scale(kps, headless, shoulders, hips, np.random.default_rng(0), 1.0,
+                                 cut_range=(0.1, 0.1)) is None
+
+
+def test_cut_body_follows_the_body_axis():
+    """A person lying along x (head on the left): the cut runs across x, not across y."""
+    kps = _standing_lsp_person()[:, ::-1].copy()   # swap x and y: head top at x 10, hips at x 80
+    shoulders, hips = shoulders_and_hips(get_keypoint_set("lsp14"))
+    center, scale = cut_body_center_scale(kps, np.ones(14), shoulders, hips, np.random.default_rng(0), 1.0,
+                                          cut_range=(0.5, 0.5), padding=1.0)
+    np.testing.assert_allclose(center, [35, 55])
 
 
 def test_random_scale_rotation_ranges():

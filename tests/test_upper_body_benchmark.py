@@ -1,5 +1,6 @@
-"""benchmarks/upper_body_lsp.py cuts each photo just below the hips: the crop keeps the image's top-left
-corner (coordinates unchanged), ends a fifth of the torso below the lower hip, and unlabels the legs."""
+"""benchmarks/upper_body_lsp.py cuts each photo just below the hips (or across the chest): the crop keeps the
+image's top-left corner (coordinates unchanged), ends a fifth of the torso below the lower hip (0.4 below the
+lower shoulder), and unlabels the joints not scored."""
 from __future__ import annotations
 
 import cv2
@@ -21,10 +22,31 @@ def test_waist_up_crop(tmp_path):
             name.split("_")[1]] + 4 * (name == "left_hip")
     no_torso = person.copy()
     no_torso[limbs.index("left_hip"), 2] = 0
-    crops, gt = bench.waist_up([str(photo), str(photo)], np.stack([person, no_torso]), tmp_path)
+    crops, gt, torso_given = bench.cut_photos([str(photo), str(photo)], np.stack([person, no_torso]), tmp_path)
     assert len(crops) == 1 and gt.shape == (1, len(limbs), 3)  # the person without a left hip is left out
     torso = np.hypot(40, 64)  # right shoulder (30, 40) to left hip (70, 104)
+    np.testing.assert_allclose(torso_given, [torso])
     assert cv2.imread(crops[0]).shape == (int(np.ceil(104 + 0.2 * torso)), 100, 3)
     legs = [i for i, name in enumerate(limbs) if name.endswith(("knee", "ankle"))]
     assert (gt[0, legs, 2] == 0).all() and (gt[0, :, :2] == person[:, :2]).all()
     assert (np.delete(gt[0, :, 2], legs) == 2).all()
+
+
+def test_chest_up_crop(tmp_path):
+    bench = load_benchmark("upper_body_lsp")
+    limbs = bench.LIMBS
+    photo = tmp_path / "person.png"
+    cv2.imwrite(str(photo), np.zeros((200, 100, 3), np.uint8))
+    person = np.zeros((len(limbs), 3))
+    person[:, 2] = 2
+    for i, name in enumerate(limbs):  # shoulders at y 40 and 44, one wrist raised to y 30; cut at y 73
+        person[i, 0] = 30 + 40 * name.startswith("left")
+        person[i, 1] = {"shoulder": 40, "elbow": 80, "wrist": 95, "hip": 100, "knee": 140, "ankle": 180}[
+            name.split("_")[1]] + 4 * (name == "left_shoulder")
+    person[limbs.index("right_wrist"), 1] = 30
+    crops, gt, torso = bench.cut_photos([str(photo)], person[None], tmp_path, "chest")
+    np.testing.assert_allclose(torso, [np.hypot(40, 60)])  # right shoulder (30, 40) to left hip (70, 100)
+    bottom = int(np.ceil(44 + 0.4 * torso[0]))
+    assert cv2.imread(crops[0]).shape == (bottom, 100, 3)
+    scored = {limbs[i] for i in np.flatnonzero(gt[0, :, 2] > 0)}
+    assert scored == {"right_shoulder", "left_shoulder", "right_wrist"}  # the rest is cut off or unscored

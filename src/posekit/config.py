@@ -228,6 +228,10 @@ class AugmentConfig:
 
     flip: float = 0.5                      # probability of a horizontal flip
     half_body: float = 0.0                 # probability of the half-body crop (top-down)
+    # Probability of a crop cut across the body below the shoulders (top-down; drawn when no half-body
+    # crop was): `cut_range` torso lengths below the shoulders, 0 at the shoulders, 1 at the hips.
+    cut_body: float = 0.0
+    cut_range: tuple[float, float] = (0.2, 1.2)
     scale: tuple[float, float] = (0.75, 1.25)
     rotation: float = 40.0                 # max |degrees|
     rotation_prob: float = 0.6
@@ -241,9 +245,13 @@ class AugmentConfig:
     jitter: str = "truncated"
 
     def check(self) -> None:
-        """Raise ConfigError if `jitter` is not truncated or clipped."""
+        """Raise ConfigError if `jitter` is not truncated or clipped, or `cut_range` is not 0 <= low <= high."""
         if self.jitter not in ("truncated", "clipped"):
             raise ConfigError(f"config key 'data.augment.jitter': '{self.jitter}' is not truncated or clipped")
+        low, high = self.cut_range
+        if not 0 <= low <= high:
+            raise ConfigError(f"config key 'data.augment.cut_range': {list(self.cut_range)} is not [low, high] "
+                              "with 0 <= low <= high")
 
 
 @dataclass

@@ -26,16 +26,26 @@ def limb_index(names: Sequence[str]) -> list[int]:
     return [list(names).index(n) for n in LIMB_JOINTS]
 
 
-def limb_pck(pred: np.ndarray, gt: np.ndarray, alpha: float = 0.2) -> dict[str, float]:
-    """pred (N, 12, >=2) and gt (N, 12, 3: x, y, v) in LIMB_JOINTS order -> PCK per group and 'total'
-    (correct joints over counted joints), plus 'counted' joints. A NaN prediction counts as wrong."""
-    pred = np.asarray(pred, dtype=np.float64)
+def person_torso(gt: np.ndarray) -> np.ndarray:
+    """(N,) right shoulder to left hip of gt (N, 12, 3) in LIMB_JOINTS order; NaN where either is unlabelled."""
     gt = np.asarray(gt, dtype=np.float64)
     visible = gt[..., 2] > 0
     rs, lh = LIMB_JOINTS.index("right_shoulder"), LIMB_JOINTS.index("left_hip")
     with np.errstate(invalid="ignore"):
-        torso = np.where(visible[:, rs] & visible[:, lh],
-                         np.linalg.norm(gt[:, rs, :2] - gt[:, lh, :2], axis=1), np.nan)
+        return np.where(visible[:, rs] & visible[:, lh], np.linalg.norm(gt[:, rs, :2] - gt[:, lh, :2], axis=1), np.nan)
+
+
+def limb_pck(pred: np.ndarray, gt: np.ndarray, alpha: float = 0.2,
+             torso: np.ndarray | None = None) -> dict[str, float]:
+    """pred (N, 12, >=2) and gt (N, 12, 3: x, y, v) in LIMB_JOINTS order -> PCK per group and 'total'
+    (correct joints over counted joints), plus 'counted' joints. A NaN prediction counts as wrong.
+    `torso` (N,) replaces the normaliser taken from gt: for photos cut above the hips, where the left hip
+    is out of the picture (unscored) but the person's torso is still known."""
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    visible = gt[..., 2] > 0
+    if torso is None:
+        torso = person_torso(gt)
     result = pck(pred[..., :2], gt[..., :2], visible, torso, alpha)
     correct, count = result["correct"], result["count"]
     out = {}

@@ -11,8 +11,9 @@ from posekit.config import AugmentConfig
 from posekit.data.datasets.common import SeededDataset, as_tensors, normalize_image
 from posekit.data.records import DataError, PoseData
 from posekit.data.transforms import (
-    BBOX_PADDING, Preprocess, apply_affine, body_halves, compose_affine, flip_keypoints, get_warp_matrix,
-    half_body_center_scale, half_body_ids, hflip_matrix, photometric, random_scale_rotation,
+    BBOX_PADDING, Preprocess, apply_affine, body_halves, compose_affine, cut_body_center_scale, flip_keypoints,
+    get_warp_matrix, half_body_center_scale, half_body_ids, hflip_matrix, photometric, random_scale_rotation,
+    shoulders_and_hips,
 )
 from posekit.data.transforms.preprocess import warp_image
 
@@ -67,6 +68,10 @@ class TopDownDataset(SeededDataset):
         self.train = train
         self.flip_index = data.keypoint_set.flip_index
         self.upper_ids, self.lower_ids = body_halves(data.keypoint_set)
+        self.body_axis = shoulders_and_hips(data.keypoint_set)
+        if augment is not None and augment.cut_body > 0 and self.body_axis is None:
+            raise DataError(f"{data.source or 'dataset'}: data.augment.cut_body needs two shoulders and two hips; "
+                            f"keypoint set '{data.keypoint_set.name}' has no joints named so")
         self.instances = (self._detection_instances(boxes) if boxes is not None
                           else self._person_instances(max(1, min_keypoints) if train else 1))
         if not self.instances:
@@ -132,6 +137,10 @@ class TopDownDataset(SeededDataset):
                 ids = half_body_ids(visible, self.upper_ids, self.lower_ids, rng)
                 if ids is not None:
                     center, scale = half_body_center_scale(keypoints, ids, in_w / in_h)
+            elif aug.cut_body > 0 and rng.random() < aug.cut_body:
+                cut = cut_body_center_scale(keypoints, visible, *self.body_axis, rng, in_w / in_h, aug.cut_range)
+                if cut is not None:
+                    center, scale = cut
             factor, angle = random_scale_rotation(rng, aug.scale, aug.rotation, aug.rotation_prob, aug.jitter)
             scale = scale * factor
             if aug.translate > 0:  # translate is in input pixels

@@ -1,5 +1,5 @@
-"""Geometric transforms on numpy arrays: box -> centre/scale, affine warps, flips, half-body, and the
-random scale/rotation/shift of a crop.
+"""Geometric transforms on numpy arrays: box -> centre/scale, affine warps, flips, half-body and
+cut-across-the-body crops, and the random scale/rotation/shift of a crop.
 
 Coordinates follow docs/developer.md: keypoint (x, y) at pixel centres, and cv2's convention for
 affine matrices (2x3, original (x, y) -> output (x, y)); cv2.warpAffine samples pixel centres the same
@@ -148,6 +148,51 @@ def half_body_center_scale(keypoints: np.ndarray, ids: np.ndarray, aspect_ratio:
     center = chosen.mean(axis=0)
     extent = chosen.max(axis=0) - chosen.min(axis=0)
     return center, fix_aspect_ratio(extent * padding, aspect_ratio)
+
+
+def shoulders_and_hips(keypoint_set: KeypointSet) -> tuple[np.ndarray, np.ndarray] | None:
+    """Indices of the two shoulders and the two hips (names ending in 'shoulder' / 'hip'), the body
+    axis the cut-across crop measures along; None when the set lacks them."""
+    names = [name.lower() for name in keypoint_set.names]
+    shoulders = [i for i, name in enumerate(names) if name.endswith("shoulder")]
+    hips = [i for i, name in enumerate(names) if name.endswith("hip")]
+    if len(shoulders) != 2 or len(hips) != 2:
+        return None
+    return np.array(shoulders, dtype=np.int64), np.array(hips, dtype=np.int64)
+
+
+def cut_body_center_scale(keypoints: np.ndarray, visible: np.ndarray, shoulder_ids: np.ndarray,
+                          hip_ids: np.ndarray, rng: np.random.Generator, aspect_ratio: float,
+                          cut_range: Sequence[float] = (0.2, 1.2),
+                          padding: float = 1.25) -> tuple[np.ndarray, np.ndarray] | None:
+    """Centre and aspect-fixed extent of the person cut across the body at a random level: the framing
+    of a portrait (cut near the shoulders) or a waist-up photo (cut near the hips), which whole-body
+    training crops never show.
+
+    The cut lies `cut` torso lengths below the shoulders' midpoint along the shoulder -> hip axis, `cut`
+    drawn uniformly from cut_range (0: at the shoulders, 1: at the hips). The crop holds the labelled
+    joints on the head's side of the cut and the cut line itself (the shoulders' width, across the
+    axis), padded. None when a shoulder or a hip is unlabelled (no axis), or fewer than three joints
+    stay above the cut."""
+    labelled = np.asarray(visible) > 0
+    if not (labelled[shoulder_ids].all() and labelled[hip_ids].all()):
+        return None
+    points = np.asarray(keypoints, dtype=np.float64)[:, :2]
+    top, bottom = points[shoulder_ids].mean(axis=0), points[hip_ids].mean(axis=0)
+    length = float(np.linalg.norm(bottom - top))
+    if length < 1.0:
+        return None
+    axis = (bottom - top) / length
+    cut = rng.uniform(float(cut_range[0]), float(cut_range[1])) * length
+    kept = labelled & ((points - top) @ axis <= cut)
+    if kept.sum() < 3:
+        return None
+    half_width = 0.5 * float(np.linalg.norm(points[shoulder_ids[0]] - points[shoulder_ids[1]]))
+    across = np.array([-axis[1], axis[0]])
+    cut_point = top + cut * axis
+    region = np.vstack([points[kept], cut_point + half_width * across, cut_point - half_width * across])
+    low, high = region.min(axis=0), region.max(axis=0)
+    return (low + high) * 0.5, fix_aspect_ratio((high - low) * padding, aspect_ratio)
 
 
 def truncated_normal(rng: np.random.Generator, size: int | tuple[int, ...] = ()) -> np.ndarray:
