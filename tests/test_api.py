@@ -240,3 +240,25 @@ def test_older_model_files_refine_switch_reads_as_factor_one(tmp_path):
     props = ModelMetadata("topdown", "m", "coco17", ("a",), (0,), (), (64, 64), 1.25, "simcc").to_props()
     assert ModelMetadata.from_props({**props, "refine": "true"}, "old.onnx").refine == 1.0
     assert ModelMetadata.from_props({**props, "refine": "false"}, "old.onnx").refine == 0.0
+
+
+def test_demo_draws_every_person_the_detector_finds(tiny_model_file, tmp_path):
+    """`posekit demo` draws the demo photos with the detector beside the data: one person per box found,
+    and the whole photo as the box where it finds nobody (a blank image)."""
+    from posekit.commands.demo import DETECTOR, draw_photos
+    from conftest import SHARED
+    detector = require(SHARED / "weights" / DETECTOR)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    zidane = cv2.imread(str(require(DATA / "images" / "zidane.jpg")))
+    cv2.imwrite(str(photos / "zidane.jpg"), zidane)
+    cv2.imwrite(str(photos / "blank.png"), np.zeros((64, 80, 3), np.uint8))
+    (photos / "notes.txt").write_text("not a photo")
+    model = load(tiny_model_file)
+    found = load(tiny_model_file, detector=str(detector))
+    out = tmp_path / "out"
+    out.mkdir()
+    drawn = draw_photos(model, photos, out, found)
+    assert sorted(Path(p).name for p in drawn) == ["blank_pose.png", "zidane_pose.png"]
+    assert cv2.imread(str(out / "zidane_pose.png")).shape == zidane.shape
+    assert len(found(zidane)) >= 2 and found(np.zeros((64, 80, 3), np.uint8)) == []

@@ -13,6 +13,8 @@ from posekit.commands import emit_json
 REPO = Path(__file__).resolve().parents[3]
 DEMO_CONFIG = REPO / "configs" / "demo_lsp.yaml"
 LSP_URL = "http://sam.johnson.io/research/lsp_dataset.zip"  # the dataset's official download
+# The person detector the demo draws multi-person photos with, when it lies beside the data (../shared/weights).
+DETECTOR = "rtmdet_nano_person_end2end.onnx"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -64,9 +66,29 @@ def download_lsp(target: Path) -> Path:
     return target
 
 
-def show_shipped_model(lsp: Path, out: Path) -> dict:
-    """The default model on the demo photos (drawn PNGs) and on the LSP test split, as users run it."""
+def draw_photos(model, photos: Path, out: Path, found=None) -> list[str]:
+    """Draw the model's poses on every photo in `photos` into `out` as PNGs; with `found` (the same model
+    given a detector), on every person the detector finds, and the whole photo as the box where it finds
+    nobody. Returns the written paths."""
     import cv2
+
+    import posekit
+
+    drawn = []
+    for path in sorted(photos.glob("*")) if photos.is_dir() else []:
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+            continue
+        image = cv2.imread(str(path))
+        persons = (found(image) if found is not None else []) or model(image)
+        target = out / f"{path.stem}_pose.png"
+        cv2.imwrite(str(target), posekit.draw(image, persons))
+        drawn.append(str(target))
+    return drawn
+
+
+def show_shipped_model(lsp: Path, out: Path) -> dict:
+    """The default model on the demo photos (drawn PNGs; every person the detector finds, when its file lies
+    beside the data) and on the LSP test split (whole image as the box), as users run it."""
     import numpy as np
 
     import posekit
@@ -77,16 +99,11 @@ def show_shipped_model(lsp: Path, out: Path) -> dict:
     model = posekit.load()
     print(f"posekit demo, part 1: the shipped default model, {model}")
     out.mkdir(parents=True, exist_ok=True)
-    photos = lsp.parent / "images"
-    drawn = []
-    for path in sorted(photos.glob("*")) if photos.is_dir() else []:
-        if path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-            continue
-        image = cv2.imread(str(path))
-        persons = model(image)  # no detector: the whole photo is the one person's box
-        target = out / f"{path.stem}_pose.png"
-        cv2.imwrite(str(target), posekit.draw(image, persons))
-        drawn.append(str(target))
+    detector = lsp.parent.parent / "weights" / DETECTOR
+    found = posekit.load(detector=str(detector)) if detector.is_file() else None
+    if found is not None:
+        print(f"demo photos: persons found by {detector.name}; the whole photo where it finds nobody")
+    drawn = draw_photos(model, lsp.parent / "images", out, found)
     data = read_lsp(lsp, "test")
     index = limb_index(data.keypoint_set.names)
     model_index = limb_index(model.keypoint_set.names)
