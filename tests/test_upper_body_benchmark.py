@@ -9,17 +9,25 @@ import numpy as np
 from conftest import load_benchmark
 
 
-def test_waist_up_crop(tmp_path):
-    bench = load_benchmark("upper_body_lsp")
-    limbs = bench.LIMBS
+def _standing(limbs, tmp_path, heights: dict[str, float], lower: str):
+    """A blank 100 x 200 photo and an upright person: right joints at x 30, left at x 70, each group at
+    its height, the left `lower` joint 4 px lower than the right."""
     photo = tmp_path / "person.png"
     cv2.imwrite(str(photo), np.zeros((200, 100, 3), np.uint8))
     person = np.zeros((len(limbs), 3))
     person[:, 2] = 2
-    for i, name in enumerate(limbs):  # shoulders at y 40, hips at y 100 and 104, legs further down
+    for i, name in enumerate(limbs):
         person[i, 0] = 30 + 40 * name.startswith("left")
-        person[i, 1] = {"shoulder": 40, "elbow": 70, "wrist": 95, "hip": 100, "knee": 140, "ankle": 180}[
-            name.split("_")[1]] + 4 * (name == "left_hip")
+        person[i, 1] = heights[name.split("_")[1]] + 4 * (name == f"left_{lower}")
+    return photo, person
+
+
+def test_waist_up_crop(tmp_path):
+    bench = load_benchmark("upper_body_lsp")
+    limbs = bench.LIMBS
+    # shoulders at y 40, hips at y 100 and 104, legs further down
+    photo, person = _standing(limbs, tmp_path, {"shoulder": 40, "elbow": 70, "wrist": 95, "hip": 100, "knee": 140,
+                                                "ankle": 180}, "hip")
     no_torso = person.copy()
     no_torso[limbs.index("left_hip"), 2] = 0
     crops, gt, torso_given = bench.cut_photos([str(photo), str(photo)], np.stack([person, no_torso]), tmp_path)
@@ -35,14 +43,9 @@ def test_waist_up_crop(tmp_path):
 def test_chest_up_crop(tmp_path):
     bench = load_benchmark("upper_body_lsp")
     limbs = bench.LIMBS
-    photo = tmp_path / "person.png"
-    cv2.imwrite(str(photo), np.zeros((200, 100, 3), np.uint8))
-    person = np.zeros((len(limbs), 3))
-    person[:, 2] = 2
-    for i, name in enumerate(limbs):  # shoulders at y 40 and 44, one wrist raised to y 30; cut at y 73
-        person[i, 0] = 30 + 40 * name.startswith("left")
-        person[i, 1] = {"shoulder": 40, "elbow": 80, "wrist": 95, "hip": 100, "knee": 140, "ankle": 180}[
-            name.split("_")[1]] + 4 * (name == "left_shoulder")
+    # shoulders at y 40 and 44, one wrist raised to y 30; the cut at y 73
+    photo, person = _standing(limbs, tmp_path, {"shoulder": 40, "elbow": 80, "wrist": 95, "hip": 100, "knee": 140,
+                                                "ankle": 180}, "shoulder")
     person[limbs.index("right_wrist"), 1] = 30
     crops, gt, torso = bench.cut_photos([str(photo)], person[None], tmp_path, "chest")
     np.testing.assert_allclose(torso, [np.hypot(40, 60)])  # right shoulder (30, 40) to left hip (70, 100)
