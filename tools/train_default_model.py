@@ -8,8 +8,9 @@
    stage 2: `posekit train configs/default_model_stage2.yaml` (from stage 1's weights, LSP train alone);
    stage 3: `posekit train configs/default_model_stage3.yaml` (from stage 2's weights, stage 1's persons
    plus LSPET 1-7,000 with the whole image as the box, the framing users give);
-   stages 4-7: `posekit train configs/default_model_stage4.yaml` ... `_stage7.yaml` (stage 3 continued:
-   same data, further cosine cycles; from stage 6 on with half-body crops);
+   stages 4-8: `posekit train configs/default_model_stage4.yaml` ... `_stage8.yaml` (stage 3 continued:
+   same data, further cosine cycles; from stage 6 on with half-body crops, in stage 8 also crops cut
+   across the body);
    each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
    stage 1 from an earlier model file instead of from scratch (a longer run in steps);
 3. packs the last stage's last checkpoint (the end of its cosine schedule) into
@@ -29,7 +30,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 # The recipe, in order: each stage starts from the previous one's last checkpoint; the last is packed.
 STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stage3.yaml", "default_model_stage4.yaml",
-          "default_model_stage5.yaml", "default_model_stage6.yaml", "default_model_stage7.yaml")
+          "default_model_stage5.yaml", "default_model_stage6.yaml", "default_model_stage7.yaml",
+          "default_model_stage8.yaml")
 # The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules).
 REFINE = (0.0, 1.15, 1.3)
 sys.path.insert(0, str(REPO / "benchmarks"))
