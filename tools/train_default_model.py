@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The recipe, in order: each stage starts from the previous one's last checkpoint; the last is packed.
 STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stage3.yaml", "default_model_stage4.yaml",
           "default_model_stage5.yaml", "default_model_stage6.yaml", "default_model_stage7.yaml",
-          "default_model_stage8.yaml")
+          "default_model_stage8.yaml", "default_model_stage9.yaml")
 # The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules).
 REFINE = (0.0, 1.15, 1.3)
 sys.path.insert(0, str(REPO / "benchmarks"))
