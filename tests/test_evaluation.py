@@ -312,3 +312,22 @@ def test_pck_evaluator_uses_top_prediction_and_counts_missing_images():
     assert from_records["PCK@0.2"] == 0.5
     with pytest.raises(DataError, match="17 keypoints|51 numbers"):
         evaluator.evaluate([{"image_id": 1, "keypoints": np.zeros((17, 3)), "score": 1.0}])
+
+
+def test_limb_pck_with_a_given_torso():
+    """A photo cut above the hips: the left hip is unscored (v 0), so the torso comes from the uncut GT."""
+    from posekit.evaluation.limbs import LIMB_JOINTS, limb_pck, person_torso
+    gt = np.zeros((1, 12, 3))
+    gt[0, :, 2] = 1
+    gt[0, LIMB_JOINTS.index("right_shoulder"), :2] = (0, 0)
+    gt[0, LIMB_JOINTS.index("left_hip"), :2] = (30, 40)           # torso 50
+    np.testing.assert_allclose(person_torso(gt), [50.0])
+    pred = gt[..., :2].copy()
+    pred[0, LIMB_JOINTS.index("right_wrist")] += (0, 9)           # within 0.2 x 50 = 10
+    pred[0, LIMB_JOINTS.index("left_wrist")] += (0, 11)           # outside
+    cut = gt.copy()
+    cut[0, [i for i, n in enumerate(LIMB_JOINTS) if not n.endswith(("shoulder", "elbow", "wrist"))], 2] = 0
+    with pytest.raises(ValueError, match="no person has a labelled torso"):
+        limb_pck(pred, cut)                                      # no left hip: no normaliser
+    scores = limb_pck(pred, cut, torso=person_torso(gt))
+    assert scores["counted"] == 6 and scores["wrist"] == 0.5 and scores["total"] == pytest.approx(5 / 6)

@@ -228,8 +228,8 @@ class AugmentConfig:
 
     flip: float = 0.5                      # probability of a horizontal flip
     half_body: float = 0.0                 # probability of the half-body crop (top-down)
-    # Probability of a crop cut across the body below the shoulders (top-down; drawn when no half-body
-    # crop was): `cut_range` torso lengths below the shoulders, 0 at the shoulders, 1 at the hips.
+    # Probability of a crop cut across the body below the shoulders (top-down; drawn only for samples the
+    # half-body draw passed over): `cut_range` torso lengths below the shoulders, 0 at them, 1 at the hips.
     cut_body: float = 0.0
     cut_range: tuple[float, float] = (0.2, 1.2)
     scale: tuple[float, float] = (0.75, 1.25)
