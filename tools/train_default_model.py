@@ -8,9 +8,9 @@
    stage 2: `posekit train configs/default_model_stage2.yaml` (from stage 1's weights, LSP train alone);
    stage 3: `posekit train configs/default_model_stage3.yaml` (from stage 2's weights, stage 1's persons
    plus LSPET 1-7,000 with the whole image as the box, the framing users give);
-   stages 4-8: `posekit train configs/default_model_stage4.yaml` ... `_stage8.yaml` (stage 3 continued:
-   same data, further cosine cycles; from stage 6 on with half-body crops, in stage 8 also crops cut
-   across the body);
+   stages 4-9: `posekit train configs/default_model_stage4.yaml` ... `_stage9.yaml` (stage 3 continued:
+   same data, further cosine cycles; from stage 6 on with half-body crops, from stage 8 on also crops
+   cut across the body);
    each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
    stage 1 from an earlier model file instead of from scratch (a longer run in steps);
 3. packs the last stage's last checkpoint (the end of its cosine schedule) into
@@ -53,9 +53,7 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     cfg, estimator = load_experiment(checkpoint)
     codec = {**get_entry(cfg.model.name).codec, **cfg.codec.params}
     state = load_checkpoint(checkpoint)
-    info = {"trained_on": "LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
-                          "then both again with LSPET 1-7000 also framed as the whole image (five cosine cycles, "
-                          "the last two with half-body crops)",
+    info = {"trained_on": recipe_summary(),
             "selected_on": "LSPET 7001-8000",
             "config": ", ".join(f"configs/{name}" for name in STAGES),
             "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
@@ -128,6 +126,18 @@ def store_expectation(model_file: Path, data_root: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({"image": "lsp/images/im1001.jpg",
                                   "keypoints": persons[0]["keypoints"].round(2).tolist()}) + "\n")
+
+
+def recipe_summary() -> str:
+    """What the stages trained on, for the model file's info; the cycle counts read from the configs, so
+    the text follows STAGES."""
+    from posekit.config import load_config
+    augments = [load_config(REPO / "configs" / name).data.augment for name in STAGES[2:]]
+    half_body = sum(a.half_body > 0 for a in augments)
+    cut_body = sum(a.cut_body > 0 for a in augments)
+    return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
+            f"then both again with LSPET 1-7000 also framed as the whole image ({len(augments)} cosine cycles, "
+            f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body)")
 
 
 def main() -> None:
