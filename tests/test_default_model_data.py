@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
+
 from conftest import DATA, REPO, require
 
 sys.path.insert(0, str(REPO / "tools"))
-from default_model_data import prepare  # noqa: E402
+from default_model_data import COCO_COPIES, coco_split, prepare  # noqa: E402
 
 
 def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(tmp_path):
@@ -21,8 +23,9 @@ def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(tmp_path
         return {im["file_name"] for im in splits[name]["images"]}
 
     held_out = files("val") | files("test")
-    for name in ("train", "train_lsp", "train_framed"):
+    for name in ("train", "train_lsp", "train_framed", "train_coco"):
         assert not files(name) & held_out, name
+    assert not files("train_coco") & files("val_coco")
     assert len(files("test")) == 1000 and len(files("val")) == 1000
     assert max(int(f[-9:-4]) for f in files("val")) == 8000 and min(int(f[-9:-4]) for f in files("val")) == 7001
 
@@ -38,3 +41,32 @@ def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(tmp_path
     whole_ids = {a["id"] for a in whole}
     joint_boxed = {images["train_framed"][a["image_id"]]["file_name"] for a in framed if a["id"] not in whole_ids}
     assert {images["train_framed"][a["image_id"]]["file_name"] for a in whole} <= joint_boxed
+
+
+def test_coco_persons_join_in_lsp14_with_their_box_and_a_held_out_part(tmp_path):
+    require(DATA / "coco_subset")
+    data_root = require(DATA / "lsp").parent.resolve()
+    train, held_out = coco_split(data_root)
+    assert train.keypoint_set.name == held_out.keypoint_set.name == "lsp14"
+    names = train.keypoint_set.names
+    persons = [p for r in train.records + held_out.records for p in r.persons]
+    # 188 + 46 persons with at least 4 of the 12 limb joints; COCO has no neck or head top to give.
+    assert (sum(len(r.persons) for r in train.records), sum(len(r.persons) for r in held_out.records)) == (188, 46)
+    assert all(p.keypoints[[names.index("neck"), names.index("head_top")], 2].max() == 0 for p in persons)
+    assert all((p.keypoints[:, 2] > 0).sum() >= 4 and not p.iscrowd for p in persons)
+    assert not {r.image_id for r in train.records} & {r.image_id for r in held_out.records}
+
+    # One person checked against the raw COCO file: its left wrist lands on LSP-14's left wrist, its box kept.
+    raw = json.loads((data_root / "coco_subset" / "person_keypoints_merged.json").read_text())
+    person = train.records[0].persons[0]
+    ann = next(a for a in raw["annotations"] if a["id"] == person.id)
+    coco_names = raw["categories"][0]["keypoints"]
+    k = coco_names.index("left_wrist")
+    assert person.keypoints[names.index("left_wrist")].tolist() == ann["keypoints"][3 * k:3 * k + 3]
+    assert np.allclose(person.bbox, ann["bbox"])
+
+    # In stage 10's file, COCO_COPIES copies of each training person under ids that collide with nothing.
+    paths = prepare(data_root, tmp_path)
+    anns = json.loads(paths["train_coco"].read_text())["annotations"]
+    assert sum(a["image_id"] >= 1_000_000 for a in anns) == COCO_COPIES * 188
+    assert len({a["id"] for a in anns}) == len(anns)

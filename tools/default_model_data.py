@@ -4,6 +4,10 @@
   train_lsp: LSP train alone, four times                                   (stage 2, 4,000 persons)
   train_framed: train, plus LSPET 1-7,000 again with the whole image as the box
                                                                            (stage 3, 21,000 persons)
+  train_coco: train_framed, plus the coco_subset persons with at least 4 of the 12 limb joints labelled,
+         COCO-17 moved into LSP-14 (neck and head top unlabelled), their COCO box, seven times, but for
+         every 5th image, held out as val_coco                             (stage 10)
+  val_coco: the held-out coco_subset persons (everyday scenes, COCO box)   (never trained on)
   val:   LSPET images 7,001-8,000                                          (held out: model selection only)
   test:  LSP test (images 1,001-2,000)                                     (never trained on)
 
@@ -27,10 +31,15 @@ from pathlib import Path
 
 from posekit.data.convert import write_coco
 from posekit.data.person_boxes import joint_boxes, renumbered, whole_image_boxes
-from posekit.data.readers import read_lsp, read_lspet
+from posekit.data.readers import read_coco, read_lsp, read_lspet
+from posekit.data.records import PoseData
+from posekit.keypoints import get_keypoint_set, remap_keypoints
 
 LSPET_TRAIN_LAST = 7000  # LSPET 7,001-8,000 is the validation part; never train on it
 LSP_COPIES = 7  # half of the samples: LSP test is the main target and its domain is learned fastest
+COCO_COPIES = 7  # 6% of stage 10's samples
+COCO_MIN_JOINTS = 4  # of the 12 limb joints COCO-17 and LSP-14 share
+COCO_VAL_EVERY = 5  # every 5th coco_subset image (by id) held out: what the everyday scenes add is measured there
 
 
 def prepare(data_root: Path, out: Path) -> dict[str, Path]:
@@ -55,7 +64,38 @@ def prepare(data_root: Path, out: Path) -> dict[str, Path]:
     framed = replace(train, records=joint_boxes(train).records + whole.records,
                      source=f"{train.source} (joint boxes) + LSPET 1-7000 (whole image)")
     written["train_framed"] = write_coco(framed, out / "train_framed.json", image_root=data_root)
+    # Stage 10: everyday scenes (streets, rooms, several people, bodies cut by the frame), which no
+    # sports photo of LSP or LSPET shows; ids moved past LSPET's.
+    coco_train, coco_val = coco_split(data_root)
+    written["val_coco"] = write_coco(coco_val, out / "val_coco.json", image_root=data_root)
+    copies = [r for copy in range(COCO_COPIES) for r in renumbered(coco_train, 1_000_000 * (copy + 1)).records]
+    with_coco = replace(framed, records=framed.records + copies,
+                        source=f"{framed.source} + coco_subset persons x{COCO_COPIES} (COCO box)")
+    written["train_coco"] = write_coco(with_coco, out / "train_coco.json", image_root=data_root)
     return written
+
+
+def coco_split(data_root: Path) -> tuple[PoseData, PoseData]:
+    """The coco_subset persons in LSP-14 (the 12 limb joints by name; neck and head top unlabelled, so
+    the loss skips them), boxed by their COCO box; crowd regions and persons with fewer than
+    COCO_MIN_JOINTS labelled limb joints dropped, images left without a person dropped. Returns
+    (train, held out): every COCO_VAL_EVERY-th image by id is held out (benchmarks/everyday_coco.py)."""
+    coco = read_coco(data_root / "coco_subset" / "person_keypoints_merged.json")
+    lsp14 = get_keypoint_set("lsp14")
+    records = []
+    for r in sorted(coco.records, key=lambda r: r.image_id):
+        persons = []
+        for p in r.persons:
+            keypoints = remap_keypoints(p.keypoints[None], coco.keypoint_set, lsp14)[0]
+            if not p.iscrowd and (keypoints[:, 2] > 0).sum() >= COCO_MIN_JOINTS:
+                persons.append(replace(p, keypoints=keypoints))
+        if persons:
+            records.append(replace(r, persons=persons))
+    held_out = [r for i, r in enumerate(records) if i % COCO_VAL_EVERY == COCO_VAL_EVERY - 1]
+    train = [r for i, r in enumerate(records) if i % COCO_VAL_EVERY != COCO_VAL_EVERY - 1]
+    return (replace(coco, records=train, keypoint_set=lsp14, source="coco_subset persons in LSP-14"),
+            replace(coco, records=held_out, keypoint_set=lsp14,
+                    source=f"coco_subset persons in LSP-14, every {COCO_VAL_EVERY}th image"))
 
 
 def main() -> None:
