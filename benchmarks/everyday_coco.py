@@ -30,7 +30,6 @@ import peers_lsp  # noqa: E402
 from default_model_data import coco_split  # noqa: E402
 
 from posekit.data.io import load_image  # noqa: E402
-from posekit.evaluation.limbs import limb_pck  # noqa: E402
 
 LIMBS = peers_lsp.LIMBS
 PADDING = 1.25
@@ -70,29 +69,12 @@ def main() -> None:
     p.add_argument("--mediapipe-python", help="a python with mediapipe==0.10.21 (side virtualenv)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     args = p.parse_args()
-    models = {}
-    for spec in args.model or ["posekit default=default"]:
-        name, _, file = spec.partition("=")
-        if not file:
-            p.error(f"--model {spec}: give NAME=FILE")
-        models[name] = (lambda paths, file=file: peers_lsp.run_posekit(paths, None if file == "default" else file))
-    models["MoveNet Lightning int8"] = peers_lsp.run_movenet
-    if args.mediapipe_python:
-        models["MediaPipe BlazePose full"] = lambda paths: peers_lsp.run_mediapipe(paths, args.mediapipe_python)
-    rows = {}
+    models = peers_lsp.model_runners(args.model, args.mediapipe_python)
     with tempfile.TemporaryDirectory() as tmp:
         crops, gt = person_crops(Path(tmp))
-        for name, fn in models.items():
-            pred, seconds = fn(crops)
-            pck = limb_pck(pred, gt, 0.2)
-            rows[name] = {**{k: pck[k] for k in (*GROUPS, "total", "counted")},
-                          "images_per_s": round(len(crops) / seconds, 2)}
-            print(f"{name}: PCK {pck['total']:.3f}", file=sys.stderr)
-    print(f"\nPCK@0.2 (torso) on {len(crops)} held-out coco_subset persons, each in its box padded {PADDING}x:")
-    print(f"  {'model':<28}" + "".join(f"{c:>9}" for c in (*GROUPS, "total", "img/s")))
-    for name, row in rows.items():
-        print(f"  {name:<28}" + "".join(f"{100 * row[c]:9.1f}" for c in (*GROUPS, "total"))
-              + f"{row['images_per_s']:9.1f}")
+        rows = peers_lsp.score_runners(models, crops, gt, GROUPS)
+    print(peers_lsp.rows_table(f"PCK@0.2 (torso) on {len(crops)} held-out coco_subset persons, each in its "
+                               f"box padded {PADDING}x:", rows, (*GROUPS, "total")))
     if args.json:
         print(json.dumps({"persons": len(crops), "runs": rows, "command": " ".join(sys.argv)}))
 

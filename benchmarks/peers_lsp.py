@@ -130,7 +130,42 @@ def run_mediapipe(paths: list[str], python: str) -> tuple[np.ndarray, float]:
     return np.stack(preds), float(data["seconds"])
 
 
+def model_runners(specs: list[str], mediapipe_python: str | None) -> dict:
+    """name -> runner for the benchmarks that score the default model (or the model files given as
+    NAME=FILE specs) beside MoveNet Lightning and, with a side python, MediaPipe on images of their own."""
+    runners = {}
+    for spec in specs or ["posekit default=default"]:
+        name, _, file = spec.partition("=")
+        if not file:
+            raise SystemExit(f"--model {spec}: give NAME=FILE")
+        runners[name] = (lambda paths, file=file: run_posekit(paths, None if file == "default" else file))
+    runners["MoveNet Lightning int8"] = run_movenet
+    if mediapipe_python:
+        runners["MediaPipe BlazePose full"] = lambda paths: run_mediapipe(paths, mediapipe_python)
+    return runners
+
+
+def score_runners(runners: dict, paths: list[str], gt: np.ndarray, groups: tuple[str, ...],
+                  torso: np.ndarray | None = None) -> dict:
+    """name -> PCK@0.2 per group, total, joints counted and images/s of each runner on `paths`."""
+    rows = {}
+    for name, fn in runners.items():
+        pred, seconds = fn(paths)
+        pck = limb_pck(pred, gt, 0.2, torso)
+        rows[name] = {**{k: pck[k] for k in (*groups, "total", "counted")}, "images_per_s": round(len(paths) / seconds, 2)}
+        print(f"{name}: PCK {pck['total']:.3f}", file=sys.stderr)
+    return rows
+
+
 # ------------------------------------------------------------------------------------------ report
+def rows_table(title: str, rows: dict, columns: tuple[str, ...]) -> str:
+    """One row per model: PCK per column (in %), then images/s."""
+    lines = [f"\n{title}", f"  {'model':<28}" + "".join(f"{c:>9}" for c in (*columns, "img/s"))]
+    for name, row in rows.items():
+        lines.append(f"  {name:<28}" + "".join(f"{100 * row[c]:9.1f}" for c in columns) + f"{row['images_per_s']:9.1f}")
+    return "\n".join(lines)
+
+
 def table(runs: dict) -> str:
     cols = ["shoulder", "elbow", "wrist", "hip", "knee", "ankle", "total"]
     lines = []

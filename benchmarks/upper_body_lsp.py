@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers_lsp  # noqa: E402
 
 from posekit.data.io import load_image  # noqa: E402
-from posekit.evaluation.limbs import limb_pck  # noqa: E402
 
 LIMBS = peers_lsp.LIMBS
 # framing -> (the joints whose lowest one the cut is measured from, torso lengths below it, the groups scored)
@@ -83,32 +82,15 @@ def main() -> None:
     p.add_argument("--mediapipe-python", help="a python with mediapipe==0.10.21 (side virtualenv)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     args = p.parse_args()
-    models = {}
-    for spec in args.model or ["posekit default=default"]:
-        name, _, file = spec.partition("=")
-        if not file:
-            p.error(f"--model {spec}: give NAME=FILE")
-        models[name] = (lambda paths, file=file: peers_lsp.run_posekit(paths, None if file == "default" else file))
-    models["MoveNet Lightning int8"] = peers_lsp.run_movenet
-    if args.mediapipe_python:
-        models["MediaPipe BlazePose full"] = lambda paths: peers_lsp.run_mediapipe(paths, args.mediapipe_python)
+    models = peers_lsp.model_runners(args.model, args.mediapipe_python)
     groups = FRAMINGS[args.framing][2]
     paths, gt = peers_lsp.test_sets(args.limit)["LSP test"]
-    rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         crops, crop_gt, torso = cut_photos(paths, gt, Path(tmp), args.framing)
         print(f"{len(crops)} of {len(paths)} LSP test images cut ({args.framing} up)", file=sys.stderr)
-        for name, fn in models.items():
-            pred, seconds = fn(crops)
-            pck = limb_pck(pred, crop_gt, 0.2, torso)
-            rows[name] = {**{k: pck[k] for k in (*groups, "total", "counted")},
-                          "images_per_s": round(len(crops) / seconds, 2)}
-            print(f"{name}: PCK {pck['total']:.3f}", file=sys.stderr)
-    print(f"\nPCK@0.2 (torso) on {len(crops)} {args.framing}-up crops of LSP test, {', '.join(groups)}:")
-    print(f"  {'model':<28}" + "".join(f"{c:>9}" for c in (*groups, "total", "img/s")))
-    for name, row in rows.items():
-        print(f"  {name:<28}" + "".join(f"{100 * row[c]:9.1f}" for c in (*groups, "total"))
-              + f"{row['images_per_s']:9.1f}")
+        rows = peers_lsp.score_runners(models, crops, crop_gt, groups, torso)
+    print(peers_lsp.rows_table(f"PCK@0.2 (torso) on {len(crops)} {args.framing}-up crops of LSP test, "
+                               f"{', '.join(groups)}:", rows, (*groups, "total")))
     if args.json:
         print(json.dumps({"framing": args.framing, "images": len(crops), "runs": rows, "command": " ".join(sys.argv)}))
 
