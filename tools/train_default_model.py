@@ -160,8 +160,9 @@ def recipe_summary() -> str:
     coco = sum(Path(load_config(REPO / "configs" / name).data.train).stem == "train_coco" for name in STAGES)
     return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
             f"then both again with LSPET 1-7000 also framed as the whole image ({len(augments)} cosine cycles, "
-            f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body, "
-            f"the last {coco} with the coco_subset persons added)")
+            f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body"
+            + (f", the last {coco} with the coco_subset persons added" if coco > 1 else
+               ", the last with the coco_subset persons added" if coco else "") + ")")
 
 
 def main() -> None:
