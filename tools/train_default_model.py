@@ -51,11 +51,9 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
     import peers_lsp
 
     from posekit.experiment import load_experiment
-    from posekit.inference.model_file import model_file_state, save_model_file
+    from posekit.inference.model_file import model_file_state, read_model_file, save_model_file
     from posekit.models.zoo import get_entry
     from posekit.training.checkpoint import load_checkpoint
-
-    from posekit.inference.model_file import read_model_file
 
     incumbent = None  # the shipped file's setting, before this packing overwrites it
     if out.is_file():
@@ -161,8 +159,8 @@ def recipe_summary() -> str:
     return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
             f"then both again with LSPET 1-7000 also framed as the whole image ({len(augments)} cosine cycles, "
             f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body"
-            + (f", the last {coco} with the coco_subset persons added" if coco > 1 else
-               ", the last with the coco_subset persons added" if coco else "") + ")")
+            f"{'' if not coco else ', the last' if coco == 1 else f', the last {coco}'}"
+            f"{' with the coco_subset persons added' if coco else ''})")
 
 
 def main() -> None:
