@@ -6,6 +6,7 @@ import json
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import DATA, REPO, require
 
@@ -13,9 +14,16 @@ sys.path.insert(0, str(REPO / "tools"))
 from default_model_data import COCO_COPIES, coco_split, prepare  # noqa: E402
 
 
-def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(tmp_path):
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> dict:
+    """The data files, written once for this module's tests (reading LSPET takes most of a minute)."""
     require(DATA / "lspet")
-    paths = prepare(require(DATA / "lsp").parent.resolve(), tmp_path)
+    require(DATA / "coco_subset")
+    return prepare(require(DATA / "lsp").parent.resolve(), tmp_path_factory.mktemp("default_model_data"))
+
+
+def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(prepared):
+    paths = prepared
     splits = {name: json.loads(path.read_text()) for name, path in paths.items()}
     images = {name: {im["id"]: im for im in s["images"]} for name, s in splits.items()}
 
@@ -43,8 +51,7 @@ def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(tmp_path
     assert {images["train_framed"][a["image_id"]]["file_name"] for a in whole} <= joint_boxed
 
 
-def test_coco_persons_join_in_lsp14_with_their_box_and_a_held_out_part(tmp_path):
-    require(DATA / "coco_subset")
+def test_coco_persons_join_in_lsp14_with_their_box_and_a_held_out_part(prepared):
     data_root = require(DATA / "lsp").parent.resolve()
     train, held_out = coco_split(data_root)
     assert train.keypoint_set.name == held_out.keypoint_set.name == "lsp14"
@@ -66,7 +73,6 @@ def test_coco_persons_join_in_lsp14_with_their_box_and_a_held_out_part(tmp_path)
     assert np.allclose(person.bbox, ann["bbox"])
 
     # In stage 10's file, COCO_COPIES copies of each training person under ids that collide with nothing.
-    paths = prepare(data_root, tmp_path)
-    anns = json.loads(paths["train_coco"].read_text())["annotations"]
+    anns = json.loads(prepared["train_coco"].read_text())["annotations"]
     assert sum(a["image_id"] >= 1_000_000 for a in anns) == COCO_COPIES * 188
     assert len({a["id"] for a in anns}) == len(anns)

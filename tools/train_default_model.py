@@ -152,15 +152,14 @@ def recipe_summary() -> str:
     """What the stages trained on, for the model file's info; the cycle counts read from the configs, so
     the text follows STAGES."""
     from posekit.config import load_config
-    augments = [load_config(REPO / "configs" / name).data.augment for name in STAGES[2:]]
-    half_body = sum(a.half_body > 0 for a in augments)
-    cut_body = sum(a.cut_body > 0 for a in augments)
-    coco = sum(Path(load_config(REPO / "configs" / name).data.train).stem == "train_coco" for name in STAGES)
+    data = [load_config(REPO / "configs" / name).data for name in STAGES[2:]]
+    half_body = sum(d.augment.half_body > 0 for d in data)
+    cut_body = sum(d.augment.cut_body > 0 for d in data)
+    coco = sum(Path(d.train).stem == "train_coco" for d in data)
+    with_coco = {0: "", 1: ", the last"}.get(coco, f", the last {coco}") + " with the coco_subset persons added" * bool(coco)
     return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
-            f"then both again with LSPET 1-7000 also framed as the whole image ({len(augments)} cosine cycles, "
-            f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body"
-            f"{'' if not coco else ', the last' if coco == 1 else f', the last {coco}'}"
-            f"{' with the coco_subset persons added' if coco else ''})")
+            f"then both again with LSPET 1-7000 also framed as the whole image ({len(data)} cosine cycles, "
+            f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body{with_coco})")
 
 
 def main() -> None:
