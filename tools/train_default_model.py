@@ -12,9 +12,10 @@
    same data, further cosine cycles; from stage 6 on with half-body crops, from stage 8 on also crops
    cut across the body);
    stage 10: `configs/default_model_stage10.yaml` (stage 9 continued with the coco_subset persons added);
+   stage 11: `configs/default_model_stage11.yaml` (stage 10 continued, a longer cycle);
    each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
-   the first stage trained from an earlier model file instead (with `--from-stage 10`, the shipped
-   stage-9 file: a machine without runs/ continues from what is committed);
+   the first stage trained from an earlier model file instead (with `--from-stage 11`, the shipped
+   stage-10 file: a machine without runs/ continues from what is committed);
 3. packs the last stage's last checkpoint (the end of its cosine schedule) into
    src/posekit/weights/default_body.pt in fp16, with its config, the inference settings chosen on LSPET
    7,001-8,000 (box padding of the whole image, the second look's box) and its scores;
@@ -33,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 # The recipe, in order: each stage starts from the previous one's last checkpoint; the last is packed.
 STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stage3.yaml", "default_model_stage4.yaml",
           "default_model_stage5.yaml", "default_model_stage6.yaml", "default_model_stage7.yaml",
-          "default_model_stage8.yaml", "default_model_stage9.yaml", "default_model_stage10.yaml")
+          "default_model_stage8.yaml", "default_model_stage9.yaml", "default_model_stage10.yaml",
+          "default_model_stage11.yaml")
 # The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules).
 REFINE = (0.0, 1.15, 1.3)
 # A setting replaces the shipped file's only when it beats it on LSPET 7,001-8,000 by more than this:
