@@ -5,6 +5,7 @@ One RTMPose ONNX file (written by `posekit export`: random rtmpose-m at 256x192 
 whole image where it finds none) through:
   rtmlib      rtmlib.RTMPose: one onnxruntime call per box (its __call__ loop, timed per stage)
   runtime     posekit.runtime: all boxes of an image in one onnxruntime call, vectorised decode
+  runtime-list  posekit.runtime called once on the list of images: all their boxes in one call
   eager       posekit.load() on the model file: PyTorch
 with 1 and 2 threads, contenders alternating within each repeat so machine load hits all alike.
 rtmlib has no flip test, so the comparison runs with flip test off; `runtime+flip` shows its cost.
@@ -114,6 +115,11 @@ def run_runtime(predictor, images, boxes, stages):
     return results
 
 
+def run_runtime_list(predictor, images, boxes, stages):
+    """posekit.runtime on the whole list at once (one set of boxes per image): one session run."""
+    return predictor(images, boxes=boxes)
+
+
 def run_eager(model, images, boxes, stages):
     return [model(image, boxes=image_boxes) for image, image_boxes in zip(images, boxes)]
 
@@ -149,7 +155,8 @@ def main() -> None:
                 rtmlib = RTMPose(str(onnx_path), model_input_size=meta.input_size, backend="onnxruntime")
             rtmlib.session = runtime.session  # same session and options: only the code around it differs
             contenders = {"rtmlib": (run_rtmlib, rtmlib), "runtime": (run_runtime, runtime),
-                          "eager": (run_eager, model), "runtime+flip": (run_runtime, runtime_flip)}
+                          "runtime-list": (run_runtime_list, runtime), "eager": (run_eager, model),
+                          "runtime+flip": (run_runtime, runtime_flip)}
             walls = {name: [] for name in contenders}
             stages = {name: {"preprocess": 0.0, "inference": 0.0, "decode": 0.0} for name in contenders}
             outputs = {}
@@ -161,12 +168,13 @@ def main() -> None:
                     fn(tool, images, boxes, stages[name])
                     walls[name].append(time.perf_counter() - start)
             diffs[threads] = max(float(np.abs(r["keypoints"] - e["keypoints"]).max())
-                                 for rs, es in zip(outputs["runtime"], outputs["eager"]) for r, e in zip(rs, es))
+                                 for name in ("runtime", "runtime-list")
+                                 for rs, es in zip(outputs[name], outputs["eager"]) for r, e in zip(rs, es))
             for name in contenders:
                 seconds = statistics.median(walls[name])
                 row = {"contender": name, "threads": threads, "images_per_s": len(images) / seconds,
                        "ms_per_image": 1e3 * seconds / len(images)}
-                if name != "eager":
+                if name not in ("eager", "runtime-list"):
                     for stage, total in stages[name].items():
                         row[f"{stage}_ms_per_image"] = 1e3 * total / (args.repeat * len(images))
                 rows.append(row)

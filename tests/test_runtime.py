@@ -122,6 +122,40 @@ def test_heatmap_matches_torch_model(heatmap, zidane):
     _assert_same(model(zidane, boxes=boxes), predictor(zidane, boxes=boxes), atol=1e-3)
 
 
+def test_list_runs_all_crops_together_as_one_by_one(simcc, zidane, monkeypatch):
+    """A list of images: every crop of every image goes through the network together (in chunks of
+    BATCH), with one set of boxes per image, and gives what one call per image gives, and what the
+    torch model gives for the same list."""
+    import cv2
+    import posekit.runtime.predictor as runtime_predictor
+    predictor = posekit.runtime.load(simcc[1], threads=1)
+    bgr = cv2.imread(str(zidane))
+    small = np.ascontiguousarray(bgr[100:400, 200:700])
+    images = [bgr, bgr, small]
+    boxes = [np.array([[120.0, 40.0, 380.0, 650.0, 0.9], [650.0, 60.0, 520.0, 660.0, 0.6]]), np.zeros((0, 4)),
+             np.array([[10.0, 10.0, 200.0, 250.0]])]
+    one_by_one = [predictor(image, boxes=given) for image, given in zip(images, boxes)]
+    calls = []
+    infer = predictor.infer
+    monkeypatch.setattr(predictor, "infer", lambda batch: calls.append(len(batch)) or infer(batch))
+    monkeypatch.setattr(runtime_predictor, "BATCH", 2)
+    together = predictor(images, boxes=boxes)
+    assert calls == [2, 1] and [len(p) for p in together] == [2, 0, 1]
+    for expected, got in zip(one_by_one, together):
+        assert got.keypoint_set is predictor.keypoint_set
+        if expected:
+            _assert_same(expected, got)
+    for expected, got in zip(load(simcc[0])(images, boxes=boxes), together):
+        if expected:
+            _assert_same(expected, got)
+    # One set of boxes for every image, and the whole image (no boxes) for each.
+    assert [len(p) for p in predictor(images, boxes=boxes[0])] == [2, 2, 2]
+    calls.clear()
+    whole = predictor([bgr, small])
+    assert calls == [2] and [len(p) for p in whole] == [1, 1]
+    _assert_same(predictor(small), whole[1])
+
+
 @pytest.mark.parametrize("mode", ["msra", "udp"])
 @pytest.mark.parametrize("refine", ["none", "shift", "dark"])
 def test_heatmap_decoder_is_the_codec(mode, refine):
@@ -277,6 +311,11 @@ def test_runtime_refine_matches_the_torch_predictor(tmp_path):
     expected, got = torch_model(image, boxes=box), onnx_model(image, boxes=box)
     assert got[0]["bbox"] == expected[0]["bbox"] == pytest.approx(tuple(box[0]))
     np.testing.assert_allclose(got[0]["keypoints"], expected[0]["keypoints"], atol=1e-4)
+    # A list takes each image's second look as one call per image does (all second looks run together).
+    other = np.ascontiguousarray(image[::-1, ::-1])
+    for expected, got in zip([torch_model(image), torch_model(other)], onnx_model([image, other])):
+        assert got[0]["bbox"] == pytest.approx(expected[0]["bbox"], abs=1e-4)
+        np.testing.assert_allclose(got[0]["keypoints"], expected[0]["keypoints"], atol=1e-4)
 
 
 def test_parity_benchmark_runs_on_the_shipped_model(capsys):

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from posekit.data.records import Persons
+from posekit.data.transforms.preprocess import boxes_per_image
 from posekit.keypoints import KeypointSet
 
 __all__ = ["PoseModel", "Persons", "load", "draw"]
@@ -83,11 +84,12 @@ class PoseModel:
         return (f"PoseModel({self.name or type(self.estimator.model).__name__}, {self.paradigm}, "
                 f"{self.keypoint_set.name}, input {w}x{h})")
 
-    def __call__(self, images: ImageLike | list[ImageLike], boxes: np.ndarray | None = None,
+    def __call__(self, images: ImageLike | list[ImageLike], boxes: Any = None,
                  rgb: bool = False) -> Persons | list[Persons]:
-        """Persons in one image (a list of dicts), or one such list per image for a list of images."""
+        """Persons in one image (a list of dicts), or one such list per image for a list of images;
+        for a list, `boxes` is one set for every image or a list of one (N, 4/5) set per image."""
         if isinstance(images, (list, tuple)):
-            return [self._one(image, boxes, rgb) for image in images]
+            return [self._one(image, given, rgb) for image, given in zip(images, boxes_per_image(boxes, len(images)))]
         return self._one(images, boxes, rgb)
 
     def _one(self, image: ImageLike, boxes: np.ndarray | None, rgb: bool) -> Persons:

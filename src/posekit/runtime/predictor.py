@@ -13,7 +13,7 @@ import numpy as np
 
 from posekit.data.records import Persons
 from posekit.data.transforms.geometry import keep_second, refine_box
-from posekit.data.transforms.preprocess import Preprocess, crop_batch, person_boxes, to_image
+from posekit.data.transforms.preprocess import Preprocess, boxes_per_image, crop_batch, person_boxes, to_image
 from posekit.keypoints import KeypointSet
 from posekit.runtime.decode import build_decoder
 from posekit.runtime.metadata import ModelMetadata
@@ -21,6 +21,8 @@ from posekit.runtime.metadata import ModelMetadata
 ImageLike = Union[str, Path, np.ndarray]
 # COCO-style rescoring, as TopDownEstimator.predict: mean of the keypoint scores above this.
 CONFIDENT_KEYPOINT = 0.2
+# The most crops (flip test: twice as many network inputs) one onnxruntime call takes.
+BATCH = 32
 
 
 class RuntimePredictor:
@@ -64,34 +66,53 @@ class RuntimePredictor:
         w, h = self.input_size
         return f"RuntimePredictor({self.metadata.model}, {self.metadata.keypoint_set}, input {w}x{h}, onnxruntime)"
 
-    def __call__(self, images: ImageLike | list[ImageLike], boxes: np.ndarray | None = None,
+    def __call__(self, images: ImageLike | list[ImageLike], boxes: Any = None,
                  rgb: bool = False) -> Persons | list[Persons]:
         """Persons in one image (keypoints (K, 3) x, y, score in image pixels, bbox, score), or one
-        such list per image for a list; `boxes` apply to every image of a list."""
+        such list per image for a list. For a list, `boxes` is one set for every image, or a list of
+        one (N, 4/5) set per image; the crops of all images run through the network together."""
         if isinstance(images, (list, tuple)):
-            return [self._one(image, boxes, rgb) for image in images]
-        return self._one(images, boxes, rgb)
+            return self._many(list(images), boxes_per_image(boxes, len(images)), rgb)
+        return self._many([images], [boxes], rgb)[0]
 
-    def _one(self, image: ImageLike, boxes: np.ndarray | None, rgb: bool) -> Persons:
-        image, rgb = read_image(image, rgb)
-        whole_image = boxes is None and self.detector is None
-        persons = self._poses(image, self.boxes_for(image, boxes, rgb), rgb, whole_image)
-        if self.metadata.refine and whole_image and persons:
+    def _many(self, images: list[ImageLike], boxes: list[Any], rgb: bool) -> list[Persons]:
+        read = [read_image(image, rgb) for image in images]
+        whole_image = [given is None and self.detector is None for given in boxes]
+        jobs = [(image, self.boxes_for(image, given, image_rgb), image_rgb, whole)
+                for (image, image_rgb), given, whole in zip(read, boxes, whole_image)]
+        results = self._poses(jobs)
+        if self.metadata.refine:
             # As the torch Predictor: a second look at the box of the first pass's keypoints, cropped
-            # as a person box, kept unless it found nothing.
-            box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
-                             padding=self.metadata.refine)
-            if box is not None:
-                second = self._poses(image, np.append(box, 1.0)[None], rgb)
+            # as a person box, kept unless it found nothing; all second looks in one run too.
+            second_jobs, targets = [], []
+            for i, ((image, image_rgb), persons) in enumerate(zip(read, results)):
+                if not (whole_image[i] and persons):
+                    continue
+                box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
+                                 padding=self.metadata.refine)
+                if box is not None:
+                    second_jobs.append((image, np.append(box, 1.0)[None], image_rgb, False))
+                    targets.append(i)
+            for i, second in zip(targets, self._poses(second_jobs)):
                 if keep_second(second[0]["score"]):
-                    persons = second
-        return persons
+                    results[i] = second
+        return results
 
-    def _poses(self, image: np.ndarray, boxes: np.ndarray, rgb: bool, whole_image: bool = False) -> Persons:
-        if not len(boxes):
-            return Persons([], self.keypoint_set, self.metadata.keypoint_threshold)
-        batch, warps = self.preprocess(image, boxes, rgb, whole_image)
-        return self.decode(self.infer(batch), warps, boxes)
+    def _poses(self, jobs: list[tuple[np.ndarray, np.ndarray, bool, bool]]) -> list[Persons]:
+        """(image, boxes, rgb, whole_image) per image -> its Persons; every crop in one network run
+        (in chunks of BATCH crops, to bound memory)."""
+        counts = [len(boxes) for _, boxes, _, _ in jobs]
+        if not sum(counts):
+            return [Persons([], self.keypoint_set, self.metadata.keypoint_threshold) for _ in jobs]
+        crops = [self.preprocess(image, boxes, image_rgb, whole) for image, boxes, image_rgb, whole in jobs if len(boxes)]
+        batch = np.concatenate([c[0] for c in crops])
+        warps = np.concatenate([c[1] for c in crops])
+        outputs = [self.infer(batch[start:start + BATCH]) for start in range(0, len(batch), BATCH)]
+        outputs = outputs[0] if len(outputs) == 1 else _concatenate(outputs)
+        persons = self.decode(outputs, warps, np.concatenate([boxes for _, boxes, _, _ in jobs]))
+        bounds = np.cumsum([0] + counts)
+        return [Persons(persons[a:b], self.keypoint_set, self.metadata.keypoint_threshold)
+                for a, b in zip(bounds[:-1], bounds[1:])]
 
     # The three stages, public so that benchmarks can time them apart.
     def boxes_for(self, image: np.ndarray, boxes: np.ndarray | None, rgb: bool) -> np.ndarray:
@@ -139,6 +160,13 @@ class RuntimePredictor:
         return Persons([{"keypoints": keypoints[i], "score": float(pose_scores[i]),
                          "bbox": tuple(float(v) for v in boxes[i, :4])} for i in range(len(boxes))],
                        self.keypoint_set, self.metadata.keypoint_threshold)
+
+
+def _concatenate(outputs: list[Any]) -> Any:
+    """Chunks of infer()'s result (arrays, or tuples of arrays) joined along the batch."""
+    if isinstance(outputs[0], tuple):
+        return tuple(np.concatenate(parts) for parts in zip(*outputs))
+    return np.concatenate(outputs)
 
 
 def read_image(image: ImageLike, rgb: bool) -> tuple[np.ndarray, bool]:

@@ -129,6 +129,22 @@ def person_boxes(boxes: Any, what: str = "boxes") -> np.ndarray:
     return array if array.shape[1] == 5 else np.column_stack([array, np.ones(len(array))])
 
 
+def boxes_per_image(boxes: Any, count: int) -> list[Any]:
+    """The `boxes` argument of a predictor called on `count` images, one entry per image: a list or
+    tuple of `count` sets, each 2-D ((N, 4/5), or empty as np.zeros((0, 4))), is one set per image;
+    anything else (None, one set) is the same for every image."""
+    if isinstance(boxes, (list, tuple)) and len(boxes) == count and count and all(_is_2d(b) for b in boxes):
+        return list(boxes)
+    return [boxes] * count
+
+
+def _is_2d(value: Any) -> bool:
+    try:
+        return np.ndim(value) == 2
+    except ValueError:  # a ragged nest of lists: not one set of boxes (person_boxes says why)
+        return False
+
+
 def warp_image(image: np.ndarray, warp: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """cv2.warpAffine to (w, h), bilinear, zero outside the image (every posekit input is made so)."""
     return cv2.warpAffine(image, warp, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR)
