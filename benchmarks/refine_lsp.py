@@ -6,7 +6,9 @@ this script scores each combination from the same first pass, on the 1,000 LSP t
 7,001-8,000 (benchmarks/peers_lsp.py's sets and scorer: PCK@0.2 of the torso over the 12 limb joints):
   - which keypoints make the box: those scoring at least half, or a quarter, of the best score;
   - how far the box is enlarged before the crop (`refine`, on top of the training crops' padding);
-  - which look is kept: always the second unless it found nothing, or the better-scoring one.
+  - which look is kept: always the second unless it found nothing, or the better-scoring one;
+  - whether a third look follows, made from the second as the second was from the first (keypoints
+    at least a quarter of the best, the same enlargement, kept unless it found nothing).
 "no second look" is the first pass alone.
 
     .venv/bin/python benchmarks/refine_lsp.py [--model FILE] [--limit N] [--json]
@@ -50,6 +52,12 @@ def second_looks(model, paths: list[str]) -> dict[str, np.ndarray]:
                 better = second if second["score"] >= first["score"] and second["score"] > 0 else first
                 out.setdefault(f"{rule}, keep the second", []).append(always["keypoints"][index])
                 out.setdefault(f"{rule}, keep the better-scoring", []).append(better["keypoints"][index])
+                if min_score == 0.25:
+                    box = refine_box(always["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
+                                     padding=padding, min_score=min_score)
+                    third = model(image, boxes=box, rgb=True)[0] if box is not None else always
+                    third = third if keep_second(third["score"]) else always
+                    out.setdefault(f"{rule}, keep the second, then a third look", []).append(third["keypoints"][index])
     return {rule: np.stack(preds) for rule, preds in out.items()}
 
 

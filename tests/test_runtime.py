@@ -148,8 +148,9 @@ def test_list_runs_all_crops_together_as_one_by_one(simcc, zidane, monkeypatch):
     for expected, got in zip(load(simcc[0])(images, boxes=boxes), together):
         if expected:
             _assert_same(expected, got)
-    # One set of boxes for every image, and the whole image (no boxes) for each.
-    assert [len(p) for p in predictor(images, boxes=boxes[0])] == [2, 2, 2]
+    # One set of boxes for every image (BATCH images at a time: two groups here), and the whole image.
+    calls.clear()
+    assert [len(p) for p in predictor(images, boxes=boxes[0])] == [2, 2, 2] and calls == [2, 2, 2]
     calls.clear()
     whole = predictor([bgr, small])
     assert calls == [2] and [len(p) for p in whole] == [1, 1]

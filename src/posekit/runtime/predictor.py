@@ -21,7 +21,8 @@ from posekit.runtime.metadata import ModelMetadata
 ImageLike = Union[str, Path, np.ndarray]
 # COCO-style rescoring, as TopDownEstimator.predict: mean of the keypoint scores above this.
 CONFIDENT_KEYPOINT = 0.2
-# The most crops (flip test: twice as many network inputs) one onnxruntime call takes.
+# The most crops (flip test: twice as many network inputs) one onnxruntime call takes, and the most
+# images of a list read at once.
 BATCH = 32
 
 
@@ -70,10 +71,13 @@ class RuntimePredictor:
                  rgb: bool = False) -> Persons | list[Persons]:
         """Persons in one image (keypoints (K, 3) x, y, score in image pixels, bbox, score), or one
         such list per image for a list. For a list, `boxes` is one set for every image, or a list of
-        one (N, 4/5) set per image; the crops of all images run through the network together."""
-        if isinstance(images, (list, tuple)):
-            return self._many(list(images), boxes_per_image(boxes, len(images)), rgb)
-        return self._many([images], [boxes], rgb)[0]
+        one (N, 4/5) set per image; the crops of BATCH images at a time run through the network
+        together (BATCH images in memory at once, however long the list)."""
+        if not isinstance(images, (list, tuple)):
+            return self._many([images], [boxes], rgb)[0]
+        boxes = boxes_per_image(boxes, len(images))
+        return [persons for start in range(0, len(images), BATCH)
+                for persons in self._many(list(images[start:start + BATCH]), boxes[start:start + BATCH], rgb)]
 
     def _many(self, images: list[ImageLike], boxes: list[Any], rgb: bool) -> list[Persons]:
         read = [read_image(image, rgb) for image in images]
