@@ -9,20 +9,22 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "tools"))
 from train_default_model import SETTING_MARGIN, choose_setting  # noqa: E402
 
-SETTINGS = {"a": (1.0, 1.15), "b": (1.25, 1.3), "c": (1.0, 0.0)}
+SETTINGS = {"a": (1.0, 1.15, 1), "b": (1.25, 1.3, 1), "c": (1.0, 0.0, 1), "d": (1.0, 1.15, 2)}
 
 
 def test_the_shipped_setting_stays_within_the_margin():
-    scores = {"a": 0.307, "b": 0.307 - SETTING_MARGIN / 2, "c": 0.2}
-    assert choose_setting(scores, SETTINGS, incumbent=(1.25, 1.3)) == "b"
+    scores = {"a": 0.307, "b": 0.307 - SETTING_MARGIN / 2, "c": 0.2, "d": 0.3}
+    assert choose_setting(scores, SETTINGS, incumbent=(1.25, 1.3, 1)) == "b"
 
 
 def test_a_clearly_better_setting_replaces_it():
-    scores = {"a": 0.31 + 2 * SETTING_MARGIN, "b": 0.31, "c": 0.2}
-    assert choose_setting(scores, SETTINGS, incumbent=(1.25, 1.3)) == "a"
+    scores = {"a": 0.31 + 2 * SETTING_MARGIN, "b": 0.31, "c": 0.2, "d": 0.3}
+    assert choose_setting(scores, SETTINGS, incumbent=(1.25, 1.3, 1)) == "a"
+    # A further look is a setting like any other: it wins only by more than the margin.
+    assert choose_setting({**scores, "d": 0.31 + 4 * SETTING_MARGIN}, SETTINGS, incumbent=(1.0, 1.15, 1)) == "d"
 
 
 def test_without_a_shipped_file_or_its_setting_the_best_wins():
-    scores = {"a": 0.30, "b": 0.31, "c": 0.2}
+    scores = {"a": 0.30, "b": 0.31, "c": 0.2, "d": 0.3}
     assert choose_setting(scores, SETTINGS, incumbent=None) == "b"
-    assert choose_setting({**scores, "a": 0.309}, SETTINGS, incumbent=(2.0, 1.0)) == "b"
+    assert choose_setting({**scores, "a": 0.309}, SETTINGS, incumbent=(2.0, 1.0, 1)) == "b"

@@ -319,6 +319,44 @@ def test_runtime_refine_matches_the_torch_predictor(tmp_path):
         np.testing.assert_allclose(got[0]["keypoints"], expected[0]["keypoints"], atol=1e-4)
 
 
+def test_further_looks_match_the_torch_predictor(tmp_path, monkeypatch):
+    """refine_looks 2: a third look around the second's keypoints, in the model file, the exported ONNX
+    file and both predictors, with the same poses from each; a look that finds nothing ends the looks."""
+    import posekit.runtime as runtime
+    from posekit.inference.predictor import Predictor
+    torch.manual_seed(1)
+    estimator = build_topdown_estimator("rtmpose-t", "lsp14", (64, 64))
+    for m in estimator.model.head.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.reset_parameters()
+    path = tmp_path / "looks.pt"
+    save_model_file(model_file_state(estimator, "rtmpose-t", (64, 64), 1.25,
+                                     {"name": "simcc", "split_ratio": 2.0, "normalize": False}, half=False,
+                                     refine=1.15, whole_image_padding=1.0, refine_looks=2), path)
+    assert main(["export", str(path), "--out", str(tmp_path / "looks.onnx")]) == 0
+    onnx_model = runtime.load(tmp_path / "looks.onnx")
+    torch_model = load(path)
+    assert onnx_model.metadata.refine_looks == torch_model.predictor.refine_looks == 2
+    images = [np.random.default_rng(seed).integers(0, 255, (120, 200, 3), dtype=np.uint8) for seed in (0, 1)]
+    passes = []
+    topdown = Predictor._topdown
+    monkeypatch.setattr(Predictor, "_topdown", lambda self, *a, **k: passes.append(1) or topdown(self, *a, **k))
+    expected = [torch_model(image) for image in images]
+    assert len(passes) == 6  # the whole image, then two closer looks, per image
+    for e, g in zip(expected, onnx_model(images)):
+        assert g[0]["bbox"] == pytest.approx(e[0]["bbox"], abs=1e-4)
+        np.testing.assert_allclose(g[0]["keypoints"], e[0]["keypoints"], atol=1e-4)
+    # The third look is not the second: one look fewer gives another box.
+    torch_model.predictor.refine_looks = 1
+    assert torch_model(images[0])[0]["bbox"] != pytest.approx(expected[0][0]["bbox"], abs=1e-3)
+    # A closer look that finds nothing (score 0) ends the looks and keeps the last one that found a person.
+    passes.clear()
+    torch_model.predictor.refine_looks = 2
+    monkeypatch.setattr("posekit.inference.predictor.keep_second", lambda score: False)
+    first = torch_model(images[0])
+    assert len(passes) == 2 and first[0]["bbox"] == pytest.approx((0.0, 0.0, 200.0, 120.0))
+
+
 def test_parity_benchmark_runs_on_the_shipped_model(capsys):
     """benchmarks/runtime_parity.py end to end on two real photos: the shipped SimCC model's torch and
     torch-free predictions agree within 1e-4 px."""

@@ -73,6 +73,7 @@ def export_pose_model(model: Any, out: str | Path, opset: int = 17) -> ModelMeta
         input_size=tuple(model.input_size), bbox_padding=float(model.predictor.padding),
         codec=CODEC_NAMES.get(type(codec).__name__, type(codec).__name__), codec_params=codec_settings(codec),
         posekit_version=__version__, refine=float(model.predictor.refine),
+        refine_looks=int(model.predictor.refine_looks),
         keypoint_threshold=float(model.keypoint_threshold),
         whole_image_padding=model.predictor.preprocess.whole_image_padding)
     out = Path(out)

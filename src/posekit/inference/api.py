@@ -43,7 +43,7 @@ class PoseModel:
     def __init__(self, estimator: Any, paradigm: str, input_size: Sequence[int] | None = None,
                  bbox_padding: float | None = None, detector: Any = None, device: str | torch.device = "cpu",
                  flip_test: bool = True, name: str = "", info: dict | None = None, refine: float = 0.0,
-                 keypoint_threshold: float = 0.3):
+                 keypoint_threshold: float = 0.3, refine_looks: int = 1):
         from posekit.devices import check_device
         from posekit.inference.predictor import Predictor
         check_device(str(device), "device=")  # a one-line error, not torch's assertion at the first .to()
@@ -52,7 +52,7 @@ class PoseModel:
             detector = PersonDetector(detector)
         # input_size and bbox_padding: overrides of the estimator's own preprocessing (estimator.preprocess)
         self.predictor = Predictor(estimator, paradigm, input_size, detector, device, flip_test, bbox_padding,
-                                   refine=refine)
+                                   refine=refine, refine_looks=refine_looks)
         self.name = name
         self.info = dict(info or {})
         # The score above which a keypoint is drawn (and counted as found) by default; model files carry
@@ -169,7 +169,8 @@ def _from_file(path: Path, detector: Any, device: str, flip_test: bool, expect: 
         estimator = estimator_from_model_file(state, str(path))
         return PoseModel(estimator, "topdown", detector=detector, device=device, flip_test=flip_test, name=name,
                          info=state.get("info"), refine=float(state.get("refine", 0.0)),
-                         keypoint_threshold=float(state.get("keypoint_threshold", 0.3)))
+                         keypoint_threshold=float(state.get("keypoint_threshold", 0.3)),
+                         refine_looks=int(state.get("refine_looks", 1)))
     from posekit.experiment import load_experiment
     cfg, estimator = load_experiment(path)
     _check_expected(path, expect, cfg.model.name)

@@ -9,7 +9,8 @@ carries only what inference needs, the way torchvision's weights carry their tra
      "codec": {name, params...},
      "weights": state dict (fp16), "refine": float (0: off; else a second look around the first pass's
      keypoints, their box enlarged this much, when the whole image is the box; inference.predictor;
-     older files say true, read as 1.0), "keypoint_threshold": the score above which
+     older files say true, read as 1.0), "refine_looks": int (how many such looks, each around the
+     last one's keypoints; absent in older files: 1), "keypoint_threshold": the score above which
      a keypoint is drawn by default, "info": {free-form provenance and scores}}
 
 It loads with torch.load(weights_only=True): plain tensors, numbers, strings, lists and dicts only.
@@ -33,7 +34,7 @@ def is_model_file(state: Any) -> bool:
 def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int], bbox_padding: float,
                      codec: dict, model_params: dict | None = None, info: dict | None = None,
                      half: bool = True, refine: float = 0.0, keypoint_threshold: float = 0.3,
-                     whole_image_padding: float | None = None) -> dict[str, Any]:
+                     whole_image_padding: float | None = None, refine_looks: int = 1) -> dict[str, Any]:
     """The model-file dict (layout in the module docstring) for a trained estimator.
 
     `half`: store floating-point weights as fp16 (integer buffers are kept). `codec`: {name, params...}
@@ -44,7 +45,7 @@ def model_file_state(estimator: Any, model_name: str, input_size: tuple[int, int
     return {"posekit_model": FORMAT_VERSION, "model": model_name, "model_params": dict(model_params or {}),
             "keypoint_set": estimator.keypoint_set.name, "input_size": [int(input_size[0]), int(input_size[1])],
             "bbox_padding": float(bbox_padding), "codec": dict(codec), "weights": weights, "refine": float(refine),
-            "keypoint_threshold": float(keypoint_threshold), "info": dict(info or {}),
+            "refine_looks": int(refine_looks), "keypoint_threshold": float(keypoint_threshold), "info": dict(info or {}),
             **({} if whole_image_padding is None else {"whole_image_padding": float(whole_image_padding)})}
 
 

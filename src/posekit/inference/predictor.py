@@ -23,11 +23,13 @@ class Predictor:
     refine: with the whole image as the box, look again at a crop around the first pass's keypoints:
     their box (geometry.refine_box) enlarged `refine` times, then padded as a person box; the second
     look is kept unless it found nothing. 0 (or False) is off; True, as older model files say, is 1.0.
-    A person who fills part of the photo then gets the input resolution a detector's box would give."""
+    A person who fills part of the photo then gets the input resolution a detector's box would give.
+    refine_looks: how many such looks, each around the last kept look's keypoints (a third look added
+    0.009 on LSPET 7,001-8,000 for the stage-11 default model: benchmarks/refine_lsp.py)."""
 
     def __init__(self, estimator: Estimator, paradigm: str, input_size: Sequence[int] | None = None,
                  detector: Any = None, device: str | torch.device = "cpu", flip_test: bool = True,
-                 padding: float | None = None, batch_size: int = 16, refine: float = 0.0):
+                 padding: float | None = None, batch_size: int = 16, refine: float = 0.0, refine_looks: int = 1):
         self.estimator = estimator.to(device).eval()
         self.paradigm = paradigm
         self.preprocess = predictor_preprocess(estimator, input_size, padding)
@@ -36,6 +38,7 @@ class Predictor:
         self.flip_test = flip_test
         self.batch_size = batch_size
         self.refine = float(refine)
+        self.refine_looks = max(1, int(refine_looks))
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -66,13 +69,15 @@ class Predictor:
             return self._bottomup(image, image_id)
         whole_image = boxes is None and self.detector is None
         results = self._topdown(image, image_id, self.boxes_for(image, boxes), whole_image)
-        if self.refine and whole_image and results:
+        for _ in range(self.refine_looks if self.refine and whole_image and results else 0):
             box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0],
                              padding=self.refine)
-            if box is not None:
-                second = self._topdown(image, image_id, np.append(box, 1.0)[None])
-                if keep_second(second[0]["score"]):
-                    results = second
+            if box is None:
+                break
+            closer = self._topdown(image, image_id, np.append(box, 1.0)[None])
+            if not keep_second(closer[0]["score"]):
+                break
+            results = closer
         return results
 
     def _topdown(self, image: np.ndarray, image_id: int, boxes: np.ndarray,

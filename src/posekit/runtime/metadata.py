@@ -33,6 +33,7 @@ class ModelMetadata:
     posekit_version: str = ""
     refine: float = 0.0                      # whole-image box: a second look around the first pass's keypoints,
                                              # their box enlarged this much (0: off; older files: true = 1.0)
+    refine_looks: int = 1                    # how many such looks, each around the last one's keypoints
     keypoint_threshold: float = 0.3          # score above which a keypoint is drawn by default
     whole_image_padding: float | None = None  # the factor when the whole image is the box (None: bbox_padding)
 
@@ -57,7 +58,7 @@ class ModelMetadata:
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in props:
-                if f.name in ("codec_params", "posekit_version", "refine", "keypoint_threshold",
+                if f.name in ("codec_params", "posekit_version", "refine", "refine_looks", "keypoint_threshold",
                               "whole_image_padding"):
                     continue
                 raise ValueError(f"{source}: posekit metadata lacks '{f.name}'")
@@ -71,6 +72,7 @@ class ModelMetadata:
         values["input_size"] = (int(values["input_size"][0]), int(values["input_size"][1]))
         values["bbox_padding"] = float(values["bbox_padding"])
         values["refine"] = float(values.get("refine", 0.0))
+        values["refine_looks"] = max(1, int(values.get("refine_looks", 1)))
         values["keypoint_threshold"] = float(values.get("keypoint_threshold", 0.3))
         whole = values.get("whole_image_padding")
         values["whole_image_padding"] = None if whole is None else float(whole)

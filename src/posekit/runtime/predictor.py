@@ -85,21 +85,24 @@ class RuntimePredictor:
         jobs = [(image, self.boxes_for(image, given, image_rgb), image_rgb, whole)
                 for (image, image_rgb), given, whole in zip(read, boxes, whole_image)]
         results = self._poses(jobs)
-        if self.metadata.refine:
-            # As the torch Predictor: a second look at the box of the first pass's keypoints, cropped
-            # as a person box, kept unless it found nothing; all second looks in one run too.
-            second_jobs, targets = [], []
-            for i, ((image, image_rgb), persons) in enumerate(zip(read, results)):
-                if not (whole_image[i] and persons):
-                    continue
-                box = refine_box(persons[0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
+        # As the torch Predictor: refine_looks closer looks, each at the box of the last kept look's
+        # keypoints, cropped as a person box, kept unless it found nothing (then no further look);
+        # each round of looks in one run for all images.
+        looking = [i for i, persons in enumerate(results) if whole_image[i] and persons] if self.metadata.refine else []
+        for _ in range(self.metadata.refine_looks if looking else 0):
+            closer_jobs, targets = [], []
+            for i in looking:
+                image, image_rgb = read[i]
+                box = refine_box(results[i][0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
                                  padding=self.metadata.refine)
                 if box is not None:
-                    second_jobs.append((image, np.append(box, 1.0)[None], image_rgb, False))
+                    closer_jobs.append((image, np.append(box, 1.0)[None], image_rgb, False))
                     targets.append(i)
-            for i, second in zip(targets, self._poses(second_jobs)):
-                if keep_second(second[0]["score"]):
-                    results[i] = second
+            looking = []
+            for i, closer in zip(targets, self._poses(closer_jobs)):
+                if keep_second(closer[0]["score"]):
+                    results[i] = closer
+                    looking.append(i)
         return results
 
     def _poses(self, jobs: list[tuple[np.ndarray, np.ndarray, bool, bool]]) -> list[Persons]:
