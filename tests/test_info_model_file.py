@@ -27,8 +27,13 @@ def test_default_is_the_shipped_model_file(capsys):
     assert out["file"] == str(DEFAULT_MODEL) and out["model"] == state["model"]
     assert out["keypoint_set"] == kset.name and out["keypoint_names"] == list(kset.names)
     assert out["input_hw"] == [state["input_size"][1], state["input_size"][0]] and out["params"] > 0
+    assert out["inference"] == {"bbox_padding": state["bbox_padding"], "refine": state["refine"],
+                                "whole_image_padding": state.get("whole_image_padding", state["bbox_padding"]),
+                                "refine_looks": state.get("refine_looks", 1),
+                                "keypoint_threshold": state["keypoint_threshold"]}
     text = run_info(["default"], capsys)
     assert f"{kset.name} ({kset.num_keypoints}): {', '.join(kset.names)}" in text
+    assert f"refine {state['refine']:g} with {state.get('refine_looks', 1)} closer look(s)" in text
     assert _json([str(DEFAULT_MODEL)], capsys) == out
 
 
@@ -46,6 +51,7 @@ def test_model_file_and_training_checkpoint(tmp_path, capsys):
                      "metadata": {"experiment": to_dict(cfg)}}, checkpoint)
     out = _json([str(checkpoint)], capsys)
     assert (out["keypoint_set"], out["keypoint_names"]) == ("lsp14", list(get_keypoint_set("lsp14").names))
+    assert out["inference"]["refine"] == 0.0 and "refine off" in run_info([str(checkpoint)], capsys)
 
 
 def test_file_errors_name_the_file(tmp_path, capsys):

@@ -57,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"keypoints   {result['keypoint_set']} ({result['num_keypoints']}): {', '.join(result['keypoint_names'])}")
     print(f"parameters  {result['params_m']:.2f} M")
     print(f"MACs        {result['gmacs']:.3f} G  (counted with torch.utils.flop_counter; MACs = FLOPs / 2)")
+    if "inference" in result:
+        i = result["inference"]
+        looks = f"refine {i['refine']:g} with {i['refine_looks']} closer look(s)" if i["refine"] else "refine off"
+        print(f"inference   person boxes padded {i['bbox_padding']:g}x; the whole image (no boxes) padded "
+              f"{i['whole_image_padding']:g}x, {looks}; keypoints drawn above {i['keypoint_threshold']:g}")
     return 0
 
 
@@ -86,8 +91,16 @@ def file_info(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file or checkpoint")
     model = load(path, flip_test=False)
+    predictor = model.predictor
+    # A top-down file's crop settings (a model file's own; a checkpoint's are the training crops'), so a
+    # user sees what `posekit predict` will do with it.
+    whole = predictor.preprocess.whole_image_padding
+    inference = {"bbox_padding": predictor.padding, "whole_image_padding": predictor.padding if whole is None else whole,
+                 "refine": predictor.refine, "refine_looks": predictor.refine_looks,
+                 "keypoint_threshold": model.keypoint_threshold}
     network = model.estimator.model.to("meta")  # as for zoo models: count shapes, compute nothing
-    return {"file": str(path), **_result(model.name, model.input_size, model.keypoint_set, network)}
+    return {"file": str(path), **_result(model.name, model.input_size, model.keypoint_set, network),
+            **({"inference": inference} if model.paradigm == "topdown" else {})}
 
 
 def _result(name: str, size: tuple[int, int], kset: Any, network: Any) -> dict[str, Any]:
