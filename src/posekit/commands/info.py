@@ -94,8 +94,7 @@ def file_info(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     predictor = model.predictor
     # A top-down file's crop settings (a model file's own; a checkpoint's are the training crops'), so a
     # user sees what `posekit predict` will do with it.
-    whole = predictor.preprocess.whole_image_padding
-    inference = {"bbox_padding": predictor.padding, "whole_image_padding": predictor.padding if whole is None else whole,
+    inference = {"bbox_padding": predictor.padding, "whole_image_padding": predictor.preprocess.padding_for(whole_image=True),
                  "refine": predictor.refine, "refine_looks": predictor.refine_looks,
                  "keypoint_threshold": model.keypoint_threshold}
     network = model.estimator.model.to("meta")  # as for zoo models: count shapes, compute nothing

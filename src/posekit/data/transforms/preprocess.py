@@ -80,11 +80,14 @@ class Preprocess:
             raise ValueError(f"Preprocess: unknown resize '{self.resize}'; known: {', '.join(RESIZES)}")
         object.__setattr__(self, "input_size", size)
 
+    def padding_for(self, whole_image: bool = False) -> float:
+        """The box's side factor: whole_image_padding for the whole image (when set), else bbox_padding."""
+        return self.whole_image_padding if whole_image and self.whole_image_padding else self.bbox_padding
+
     def center_scale(self, box: Sequence[float], whole_image: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The crop region of a person box: centre (2,) and scale (w, h) (2,) in image pixels.
         whole_image: the box is the whole image, padded by whole_image_padding."""
-        padding = self.whole_image_padding if whole_image and self.whole_image_padding else self.bbox_padding
-        return bbox_xywh_to_center_scale(box, self.input_size[0] / self.input_size[1], padding)
+        return bbox_xywh_to_center_scale(box, self.input_size[0] / self.input_size[1], self.padding_for(whole_image))
 
     def crop_warp(self, box: Sequence[float], whole_image: bool = False) -> np.ndarray:
         """The 2x3 warp taking a person box's padded region to the input crop."""
