@@ -33,12 +33,7 @@ def training_sets(limit: int) -> dict[str, tuple[list[str], np.ndarray]]:
     lsp = read_lsp(peers_lsp.SHARED / "data" / "lsp", "train")
     lspet = read_lspet(peers_lsp.SHARED / "data" / "lspet")
     sets = {"LSP train": lsp.records, "LSPET 6001-7000 (trained)": [r for r in lspet.records if 6000 < r.image_id <= 7000]}
-    index = [lsp.keypoint_set.names.index(n) for n in peers_lsp.LIMBS]
-    out = {}
-    for name, records in sets.items():
-        records = records[:limit] if limit else records  # 0: all, as in test_sets
-        out[name] = ([r.file_name for r in records], np.stack([r.persons[0].keypoints[index] for r in records]))
-    return out
+    return peers_lsp.limb_sets(sets, lsp.keypoint_set.names, limit)
 
 
 def whole_image_pck(model: PoseModel, sets: dict, padding_label: str) -> dict[str, float]:

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -57,13 +58,17 @@ def test_sets(limit: int) -> dict[str, tuple[list[str], np.ndarray]]:
     lsp = read_lsp(SHARED / "data" / "lsp", "test")
     lspet = read_lspet(SHARED / "data" / "lspet")
     sets = {"LSP test": lsp.records, "LSPET 7001-8000": [r for r in lspet.records if r.image_id > 7000]}
-    names = lsp.keypoint_set.names
-    index = [names.index(n) for n in LIMBS]
+    return limb_sets(sets, lsp.keypoint_set.names, limit)
+
+
+def limb_sets(sets: dict[str, list], names: Sequence[str], limit: int) -> dict[str, tuple[list[str], np.ndarray]]:
+    """name -> one-person records (keypoints named `names`) -> (image paths, GT (N, 12, 3) in LIMBS order),
+    the first `limit` records of each (0: all)."""
+    index = [list(names).index(n) for n in LIMBS]
     out = {}
     for name, records in sets.items():
         records = records[:limit] if limit else records
-        gt = np.stack([r.persons[0].keypoints[index] for r in records])
-        out[name] = ([r.file_name for r in records], gt)
+        out[name] = ([r.file_name for r in records], np.stack([r.persons[0].keypoints[index] for r in records]))
     return out
 
 
