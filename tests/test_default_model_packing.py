@@ -7,6 +7,7 @@ import sys
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "tools"))
+import train_default_model  # noqa: E402
 from train_default_model import SETTING_MARGIN, choose_setting  # noqa: E402
 
 SETTINGS = {"a": (1.0, 1.15, 1), "b": (1.25, 1.3, 1), "c": (1.0, 0.0, 1), "d": (1.0, 1.15, 2)}
@@ -28,3 +29,16 @@ def test_without_a_shipped_file_or_its_setting_the_best_wins():
     scores = {"a": 0.30, "b": 0.31, "c": 0.2, "d": 0.3}
     assert choose_setting(scores, SETTINGS, incumbent=None) == "b"
     assert choose_setting({**scores, "a": 0.309}, SETTINGS, incumbent=(2.0, 1.0, 1)) == "b"
+
+
+def test_the_recipe_summary_counts_each_ingredient_from_the_configs(monkeypatch):
+    """The model file's training summary is read from the stage configs, so it follows STAGES: here the
+    first five stages (cycles 3-5 plain) and then a made-up list ending at stage 13 (cycles 3-13: half-body
+    from stage 6, cut crops from 8, COCO from 10, photometric from 13)."""
+    stages = tuple(f"default_model_stage{i}.yaml" if i > 1 else "default_model.yaml" for i in range(1, 14))
+    monkeypatch.setattr(train_default_model, "STAGES", stages[:5])
+    assert train_default_model.recipe_summary().endswith("(3 cosine cycles)")
+    monkeypatch.setattr(train_default_model, "STAGES", stages)
+    assert train_default_model.recipe_summary().endswith(
+        "(11 cosine cycles, the last 8 with half-body crops, the last 6 also cut across the body, the last 4 "
+        "with the coco_subset persons added, the last with photometric augmentation (HSV, blur, CoarseDropout))")

@@ -12,7 +12,8 @@
    same data, further cosine cycles; from stage 6 on with half-body crops, from stage 8 on also crops
    cut across the body);
    stage 10: `configs/default_model_stage10.yaml` (stage 9 continued with the coco_subset persons added);
-   stage 11: `configs/default_model_stage11.yaml` (stage 10 continued, a longer cycle);
+   stages 11-15: `configs/default_model_stage11.yaml` ... `_stage15.yaml` (stage 10 continued, longer
+   cycles; from stage 13 on with photometric augmentation: HSV, blur, CoarseDropout);
    each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
    the first stage trained from an earlier model file instead (with `--from-stage 11`, the shipped
    stage-10 file: a machine without runs/ continues from what is committed);
@@ -164,13 +165,18 @@ def recipe_summary() -> str:
     the text follows STAGES."""
     from posekit.config import load_config
     data = [load_config(REPO / "configs" / name).data for name in STAGES[2:]]
-    half_body = sum(d.augment.half_body > 0 for d in data)
-    cut_body = sum(d.augment.cut_body > 0 for d in data)
-    coco = sum(Path(d.train).stem == "train_coco" for d in data)
-    with_coco = {0: "", 1: ", the last"}.get(coco, f", the last {coco}") + " with the coco_subset persons added" * bool(coco)
+
+    def last(count: int, what: str) -> str:  # ", the last 3 with ...", ", the last with ...", or nothing
+        return {0: "", 1: f", the last {what}"}.get(count, f", the last {count} {what}")
+
+    ingredients = (last(sum(d.augment.half_body > 0 for d in data), "with half-body crops")
+                   + last(sum(d.augment.cut_body > 0 for d in data), "also cut across the body")
+                   + last(sum(Path(d.train).stem == "train_coco" for d in data), "with the coco_subset persons added")
+                   + last(sum(bool(d.augment.hsv) for d in data),
+                          "with photometric augmentation (HSV, blur, CoarseDropout)"))
     return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
-            f"then both again with LSPET 1-7000 also framed as the whole image ({len(data)} cosine cycles, "
-            f"the last {half_body} with half-body crops, the last {cut_body} also cut across the body{with_coco})")
+            f"then both again with LSPET 1-7000 also framed as the whole image ({len(data)} cosine cycles"
+            f"{ingredients})")
 
 
 def main() -> None:
