@@ -12,7 +12,7 @@
    same data, further cosine cycles; from stage 6 on with half-body crops, from stage 8 on also crops
    cut across the body);
    stage 10: `configs/default_model_stage10.yaml` (stage 9 continued with the coco_subset persons added);
-   stages 11-15: `configs/default_model_stage11.yaml` ... `_stage15.yaml` (stage 10 continued, longer
+   stages 11-16: `configs/default_model_stage11.yaml` ... `_stage16.yaml` (stage 10 continued, longer
    cycles; from stage 13 on with photometric augmentation: HSV, blur, CoarseDropout);
    each starts from the previous stage's last.pt and resumes exactly from its own; `--init` starts
    the first stage trained from an earlier model file instead (with `--from-stage 11`, the shipped
@@ -37,7 +37,8 @@ STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stag
           "default_model_stage5.yaml", "default_model_stage6.yaml", "default_model_stage7.yaml",
           "default_model_stage8.yaml", "default_model_stage9.yaml", "default_model_stage10.yaml",
           "default_model_stage11.yaml", "default_model_stage12.yaml", "default_model_stage13.yaml",
-          "default_model_stage14.yaml", "default_model_stage15.yaml")
+          "default_model_stage14.yaml", "default_model_stage15.yaml",
+          "default_model_stage16.yaml")
 # The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules),
 # and how many closer looks (since stage 11: a third look added 0.009 on LSPET there).
 REFINE = (0.0, 1.15, 1.3)
