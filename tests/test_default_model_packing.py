@@ -33,8 +33,8 @@ def test_without_a_shipped_file_or_its_setting_the_best_wins():
 
 def test_the_recipe_summary_counts_each_ingredient_from_the_configs(monkeypatch):
     """The model file's training summary is read from the stage configs, so it follows STAGES: here the
-    first five stages (cycles 3-5 plain) and then a made-up list ending at stage 13 (cycles 3-13: half-body
-    from stage 6, cut crops from 8, COCO from 10, photometric from 13)."""
+    first five stages (cycles 3-5 plain), then the first thirteen (cycles 3-13: half-body from stage 6, cut
+    crops from 8, COCO from 10, photometric from 13)."""
     stages = tuple(f"default_model_stage{i}.yaml" if i > 1 else "default_model.yaml" for i in range(1, 14))
     monkeypatch.setattr(train_default_model, "STAGES", stages[:5])
     assert train_default_model.recipe_summary().endswith("(3 cosine cycles)")
