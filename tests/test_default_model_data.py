@@ -11,7 +11,7 @@ import pytest
 from conftest import DATA, REPO, require
 
 sys.path.insert(0, str(REPO / "tools"))
-from default_model_data import COCO_COPIES, coco_split, prepare  # noqa: E402
+from default_model_data import COCO_COPIES, LSP_COPIES, LSP_COPIES_LATE, coco_split, prepare  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,9 @@ def test_splits_keep_the_held_out_parts_out_and_frame_lspet_as_users_do(prepared
         return {im["file_name"] for im in splits[name]["images"]}
 
     held_out = files("val") | files("test")
-    for name in ("train", "train_lsp", "train_framed", "train_coco"):
+    for name in ("train", "train_lsp", "train_framed", "train_coco", "train_coco_lsp4"):
         assert not files(name) & held_out, name
-    assert not files("train_coco") & files("val_coco")
+    assert not files("train_coco") & files("val_coco") and not files("train_coco_lsp4") & files("val_coco")
     assert len(files("test")) == 1000 and len(files("val")) == 1000
     assert max(int(f[-9:-4]) for f in files("val")) == 8000 and min(int(f[-9:-4]) for f in files("val")) == 7001
 
@@ -76,3 +76,23 @@ def test_coco_persons_join_in_lsp14_with_their_box_and_a_held_out_part(prepared)
     anns = json.loads(prepared["train_coco"].read_text())["annotations"]
     assert sum(a["image_id"] >= 1_000_000 for a in anns) == COCO_COPIES * 188
     assert len({a["id"] for a in anns}) == len(anns)
+
+
+def test_stage_17_drops_three_lsp_copies_and_keeps_every_other_person(prepared):
+    def annotations(name: str) -> list[dict]:
+        return json.loads(prepared[name].read_text())["annotations"]
+
+    def lsp_train(anns: list[dict]) -> list[dict]:  # LSP train copies hold image ids below 100,000
+        return [a for a in anns if a["image_id"] < 100_000]
+
+    full, fewer = annotations("train_coco"), annotations("train_coco_lsp4")
+    assert (len(lsp_train(full)), len(lsp_train(fewer))) == (1000 * LSP_COPIES, 1000 * LSP_COPIES_LATE)
+    rest = {a["id"] for a in full if a["image_id"] >= 100_000}
+    assert {a["id"] for a in fewer if a["image_id"] >= 100_000} == rest
+    assert len(fewer) == len(full) - 1000 * (LSP_COPIES - LSP_COPIES_LATE) == 19_316
+    # Each of the 1,000 LSP training photos is still there, LSP_COPIES_LATE times.
+    names = {im["id"]: im["file_name"] for im in json.loads(prepared["train_coco_lsp4"].read_text())["images"]}
+    counts = {}
+    for a in lsp_train(fewer):
+        counts[names[a["image_id"]]] = counts.get(names[a["image_id"]], 0) + 1
+    assert len(counts) == 1000 and set(counts.values()) == {LSP_COPIES_LATE}
