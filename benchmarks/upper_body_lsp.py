@@ -1,5 +1,5 @@
-"""Waist-up and chest-up photos: LSP test cut below the hips (a person behind a table or a desk) or
-across the chest (a portrait).
+"""Waist-up, chest-up and portrait photos: LSP test cut below the hips (a person behind a table or a
+desk), across the chest, or to the head and shoulders.
 
 Every LSP photo shows the whole body, so the peers benchmark (peers_lsp.py) never asks a model to find
 joints in a person whose legs are out of the picture, which is how most photos of people are taken.
@@ -14,7 +14,12 @@ shipped one), MoveNet Lightning int8 as the baseline, and MediaPipe with --media
 framing, and scores the shoulders, elbows and wrists still in the picture (the normaliser is the uncut
 photo's torso: the left hip is out of the picture).
 
-    .venv/bin/python benchmarks/upper_body_lsp.py [--framing waist|chest] [--model NAME=FILE ...] [--limit N]
+`--framing portrait` crops each upright person (torso within 60 degrees of vertical) to the head and
+shoulders, as a portrait or a video call is framed: 0.15 torso lengths below the lower shoulder, 0.75
+above the higher one, and 0.9 shoulder widths (at least 0.4 torso lengths) either side of the shoulders'
+middle, clipped to the photo. Only the shoulders are scored: the other limb joints are out of the picture.
+
+    .venv/bin/python benchmarks/upper_body_lsp.py [--framing waist|chest|portrait] [--model NAME=FILE ...] [--limit N]
                                                   [--mediapipe-python PY]
 """
 from __future__ import annotations
@@ -38,15 +43,34 @@ LIMBS = peers_lsp.LIMBS
 FRAMINGS = {
     "waist": ("hip", 0.2, ("shoulder", "elbow", "wrist", "hip")),
     "chest": ("shoulder", 0.4, ("shoulder", "elbow", "wrist")),
+    "portrait": ("shoulder", 0.15, ("shoulder",)),
 }
+# The portrait's extent, in torso lengths above the higher shoulder and shoulder widths either side.
+PORTRAIT_ABOVE, PORTRAIT_SIDE, PORTRAIT_MIN_WIDTH = 0.75, 0.9, 0.4
+
+
+def portrait_box(person: np.ndarray, torso: float, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    """(left, top, right) of an upright person's head-and-shoulders crop, clipped to the photo (`shape`); None when the torso leans more than 60 degrees from vertical (a lying or inverted athlete
+    framed this way is no portrait)."""
+    rs, ls, lh = (LIMBS.index(n) for n in ("right_shoulder", "left_shoulder", "left_hip"))
+    if person[lh, 1] - person[rs, 1] < 0.5 * torso:
+        return None
+    width = max(abs(person[ls, 0] - person[rs, 0]), PORTRAIT_MIN_WIDTH * torso)
+    middle = 0.5 * (person[ls, 0] + person[rs, 0])
+    left = max(int(np.floor(middle - PORTRAIT_SIDE * width)), 0)
+    right = min(int(np.ceil(middle + PORTRAIT_SIDE * width)), shape[1])
+    top = max(int(np.floor(min(person[rs, 1], person[ls, 1]) - PORTRAIT_ABOVE * torso)), 0)
+    return left, top, right
 
 
 def cut_photos(paths: list[str], gt: np.ndarray, folder: Path,
                framing: str = "waist") -> tuple[list[str], np.ndarray, np.ndarray]:
     """Crops written to `folder` as PNG, their GT and each person's torso (the normaliser, from the uncut
-    GT). The crop keeps the top-left corner, so coordinates are unchanged; joints outside the scored
-    groups, and (chest) those cut off, are unlabelled. Persons without the torso (right shoulder, left
-    hip) or both joints the cut is measured from are left out: nothing to normalise by or to cut below."""
+    GT). The waist and chest crops keep the top-left corner, so coordinates are unchanged; the portrait
+    crop moves them by its corner. Joints outside the scored groups, and (chest, portrait) those cut off,
+    are unlabelled. Persons without the torso (right shoulder, left hip) or both joints the cut is
+    measured from are left out (nothing to normalise by or to cut below), and for the portrait those not
+    upright."""
     reference, below, groups = FRAMINGS[framing]
     rs, lh = LIMBS.index("right_shoulder"), LIMBS.index("left_hip")
     level = [i for i, name in enumerate(LIMBS) if name.endswith(reference)]
@@ -60,12 +84,23 @@ def cut_photos(paths: list[str], gt: np.ndarray, folder: Path,
         torso = float(np.linalg.norm(person[rs, :2] - person[lh, :2]))
         bottom = int(np.ceil(person[level, 1].max() + below * torso))
         bottom = min(max(bottom, 1), image.shape[0])
+        left, top, right = 0, 0, image.shape[1]
+        if framing == "portrait":
+            box = portrait_box(person, torso, image.shape)
+            if box is None:
+                continue
+            left, top, right = box
         crop_path = folder / f"{i:04d}.png"
-        cv2.imwrite(str(crop_path), cv2.cvtColor(image[:bottom], cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(crop_path), cv2.cvtColor(image[top:bottom, left:right], cv2.COLOR_RGB2BGR))
         person = person.copy()
         person[unscored, 2] = 0
         if framing == "chest":
             person[person[:, 1] >= bottom, 2] = 0
+        if framing == "portrait":
+            outside = ((person[:, 0] < left) | (person[:, 0] >= right) | (person[:, 1] < top)
+                       | (person[:, 1] >= bottom))
+            person[outside, 2] = 0
+        person[:, :2] -= (left, top)
         out_paths.append(str(crop_path))
         out_gt.append(person)
         out_torso.append(torso)
@@ -75,7 +110,8 @@ def cut_photos(paths: list[str], gt: np.ndarray, folder: Path,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--framing", choices=sorted(FRAMINGS), default="waist",
-                   help="waist: cut below the hips (default); chest: cut across the chest, a portrait")
+                   help="waist: cut below the hips (default); chest: cut across the chest; portrait: head "
+                        "and shoulders")
     p.add_argument("--model", action="append", default=[], metavar="NAME=FILE",
                    help="a posekit model file to score (repeatable; default: the shipped model)")
     p.add_argument("--limit", type=int, default=0, help="first N images of LSP test (0 = all 1,000)")

@@ -53,3 +53,25 @@ def test_chest_up_crop(tmp_path):
     assert cv2.imread(crops[0]).shape == (bottom, 100, 3)
     scored = {limbs[i] for i in np.flatnonzero(gt[0, :, 2] > 0)}
     assert scored == {"right_shoulder", "left_shoulder", "right_wrist"}  # the rest is cut off or unscored
+
+
+def test_portrait_crop(tmp_path):
+    bench = load_benchmark("upper_body_lsp")
+    limbs = bench.LIMBS
+    # shoulders at (30, 80) and (70, 84), hips at y 140: torso = |(30, 80) - (70, 140)|
+    heights = {"shoulder": 80, "elbow": 110, "wrist": 130, "hip": 140, "knee": 170, "ankle": 195}
+    photo, person = _standing(limbs, tmp_path, heights, "shoulder")
+    lying = person.copy()
+    lying[:, 1] = 80  # everything at one height: the torso is horizontal, no portrait
+    crops, gt, torso = bench.cut_photos([str(photo), str(photo)], np.stack([person, lying]), tmp_path, "portrait")
+    assert len(crops) == 1
+    t = np.hypot(40, 60)
+    np.testing.assert_allclose(torso, [t])
+    # 0.75 torso above the higher shoulder, 0.15 below the lower; 0.9 shoulder widths (40 px) either side
+    # of x 50, clipped to the 100 px wide photo
+    top, bottom = int(np.floor(80 - 0.75 * t)), int(np.ceil(84 + 0.15 * t))
+    left, right = int(np.floor(50 - 36)), int(np.ceil(50 + 36))
+    assert cv2.imread(crops[0]).shape == (bottom - top, right - left, 3)
+    scored = {limbs[i] for i in np.flatnonzero(gt[0, :, 2] > 0)}
+    assert scored == {"right_shoulder", "left_shoulder"}
+    np.testing.assert_allclose(gt[0, limbs.index("left_shoulder"), :2], [70 - left, 84 - top])

@@ -38,7 +38,7 @@ STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stag
           "default_model_stage8.yaml", "default_model_stage9.yaml", "default_model_stage10.yaml",
           "default_model_stage11.yaml", "default_model_stage12.yaml", "default_model_stage13.yaml",
           "default_model_stage14.yaml", "default_model_stage15.yaml",
-          "default_model_stage16.yaml", "default_model_stage17.yaml")
+          "default_model_stage16.yaml", "default_model_stage17.yaml", "default_model_stage18.yaml")
 # The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules),
 # and how many closer looks (since stage 11: a third look added 0.009 on LSPET there).
 REFINE = (0.0, 1.15, 1.3)
@@ -170,13 +170,14 @@ def recipe_summary() -> str:
     def last(count: int, what: str) -> str:  # ", the last 3 with ...", ", the last with ...", or nothing
         return {0: "", 1: f", the last {what}"}.get(count, f", the last {count} {what}")
 
+    fewer = [Path(d.train).stem.removeprefix("train_coco_lsp") for d in data if Path(d.train).stem.startswith("train_coco_lsp")]
     ingredients = (last(sum(d.augment.half_body > 0 for d in data), "with half-body crops")
                    + last(sum(d.augment.cut_body > 0 for d in data), "also cut across the body")
                    + last(sum(Path(d.train).stem.startswith("train_coco") for d in data),
                           "with the coco_subset persons added")
                    + last(sum(bool(d.augment.hsv) for d in data),
                           "with photometric augmentation (HSV, blur, CoarseDropout)")
-                   + last(sum(Path(d.train).stem == "train_coco_lsp4" for d in data), "with LSP train x4"))
+                   + last(len(fewer), "with LSP train x" + " then x".join(fewer)))
     return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
             f"then both again with LSPET 1-7000 also framed as the whole image ({len(data)} cosine cycles"
             f"{ingredients})")
