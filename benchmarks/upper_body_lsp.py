@@ -50,8 +50,9 @@ PORTRAIT_ABOVE, PORTRAIT_SIDE, PORTRAIT_MIN_WIDTH = 0.75, 0.9, 0.4
 
 
 def portrait_box(person: np.ndarray, torso: float, shape: tuple[int, ...]) -> tuple[int, int, int] | None:
-    """(left, top, right) of an upright person's head-and-shoulders crop, clipped to the photo (`shape`); None when the torso leans more than 60 degrees from vertical (a lying or inverted athlete
-    framed this way is no portrait)."""
+    """(left, top, right) of an upright person's head-and-shoulders crop, clipped to the photo (`shape`);
+    None when the torso leans more than 60 degrees from vertical (a lying or inverted athlete framed this
+    way is no portrait)."""
     rs, ls, lh = (LIMBS.index(n) for n in ("right_shoulder", "left_shoulder", "left_hip"))
     if person[lh, 1] - person[rs, 1] < 0.5 * torso:
         return None
