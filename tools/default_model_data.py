@@ -8,7 +8,7 @@
          COCO-17 moved into LSP-14 (neck and head top unlabelled), their COCO box, seven times, but for
          every 5th image, held out as val_coco                             (stage 10)
   train_coco_lsp4: train_coco with LSP train four times instead of seven  (stage 17, 19,316 persons)
-  train_coco_lsp2: train_coco with LSP train twice                       (stage 18, 17,316 persons)
+  train_coco_lsp2: train_coco with LSP train twice            (stage 18 as tried, not shipped; 17,316)
   val_coco: the held-out coco_subset persons (everyday scenes, COCO box)   (never trained on)
   val:   LSPET images 7,001-8,000                                          (held out: model selection only)
   test:  LSP test (images 1,001-2,000)                                     (never trained on)
@@ -40,9 +40,9 @@ from posekit.keypoints import get_keypoint_set, remap_keypoints
 LSPET_TRAIN_LAST = 7000  # LSPET 7,001-8,000 is the validation part; never train on it
 LSP_COPIES = 7  # half of the samples: LSP test is the main target and its domain is learned fastest
 COCO_COPIES = 7  # 6% of stage 10's samples
-# Stages 17 and 18: LSP train four times, then twice. After sixteen stages the model learned LSP's 1,000
-# training photos 0.17 better than LSP test while LSPET stayed under-fitted, so LSPET gets a larger share
-# (57% -> 66% -> 75%); stage 17's four copies raised LSP test too.
+# Stage 17: LSP train four times. After sixteen stages the model learned LSP's 1,000 training photos 0.17
+# better than LSP test while LSPET stayed under-fitted, so LSPET gets a larger share (57% -> 66%); the four
+# copies raised LSP test too. Twice (75%; stage 18 as tried) traded LSP test for LSPET and was not shipped.
 LSP_COPIES_LATE = (4, 2)
 COCO_MIN_JOINTS = 4  # of the 12 limb joints COCO-17 and LSP-14 share
 COCO_VAL_EVERY = 5  # every 5th coco_subset image (by id) held out: what the everyday scenes add is measured there
