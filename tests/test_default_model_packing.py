@@ -47,6 +47,8 @@ def test_the_recipe_summary_counts_each_ingredient_from_the_configs(monkeypatch)
     assert train_default_model.recipe_summary().endswith(
         "the last 8 with the coco_subset persons added, the last 5 with photometric augmentation (HSV, blur, "
         "CoarseDropout), the last with LSP train x4)")
+    monkeypatch.setattr(train_default_model, "STAGES", stages + tuple(f"default_model_stage{i}.yaml" for i in range(14, 19)))
+    assert train_default_model.recipe_summary().endswith("(HSV, blur, CoarseDropout), the last 2 with LSP train x4)")
     tried = ("default_model_stage18_lsp2.yaml",)  # trained as stage 18, not shipped; the summary logic still holds
     monkeypatch.setattr(train_default_model, "STAGES", stages + tuple(f"default_model_stage{i}.yaml" for i in range(14, 18)) + tried)
     assert train_default_model.recipe_summary().endswith(

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -171,13 +172,14 @@ def recipe_summary() -> str:
         return {0: "", 1: f", the last {what}"}.get(count, f", the last {count} {what}")
 
     fewer = [Path(d.train).stem.removeprefix("train_coco_lsp") for d in data if Path(d.train).stem.startswith("train_coco_lsp")]
+    copies = [count for count, _ in itertools.groupby(fewer)]  # stages on the same data named once: "x4", not "x4 then x4"
     ingredients = (last(sum(d.augment.half_body > 0 for d in data), "with half-body crops")
                    + last(sum(d.augment.cut_body > 0 for d in data), "also cut across the body")
                    + last(sum(Path(d.train).stem.startswith("train_coco") for d in data),
                           "with the coco_subset persons added")
                    + last(sum(bool(d.augment.hsv) for d in data),
                           "with photometric augmentation (HSV, blur, CoarseDropout)")
-                   + last(len(fewer), "with LSP train x" + " then x".join(fewer)))
+                   + last(len(fewer), "with LSP train x" + " then x".join(copies)))
     return ("LSP train (1-1000) x7 + LSPET 1-7000, then LSP train, persons cropped to their joints' box; "
             f"then both again with LSPET 1-7000 also framed as the whole image ({len(data)} cosine cycles"
             f"{ingredients})")
