@@ -40,7 +40,7 @@ STAGES = ("default_model.yaml", "default_model_stage2.yaml", "default_model_stag
           "default_model_stage11.yaml", "default_model_stage12.yaml", "default_model_stage13.yaml",
           "default_model_stage14.yaml", "default_model_stage15.yaml",
           "default_model_stage16.yaml", "default_model_stage17.yaml", "default_model_stage18.yaml",
-          "default_model_stage19.yaml")
+          "default_model_stage19.yaml", "default_model_stage20.yaml")
 # The second looks packing chooses from (benchmarks/refine_lsp.py compares them, and the box rules),
 # and how many closer looks (since stage 11: a third look added 0.009 on LSPET there).
 REFINE = (0.0, 1.15, 1.3)
