@@ -8,8 +8,9 @@ Each image is scaled down (INTER_AREA) so that the largest joint box of its pers
 and heights in the JSON are scaled with it. Why the joint box: a training crop shows the joint box
 padded by 1.25 at scale 0.7-1.4 in a 128-pixel input, so a joint box of about 100 pixels is what an
 unzoomed crop needs, while a user's whole photo letterboxed into 128 pixels shows an LSP person at about
-100 pixels and an LSPET person at about 50. Used for the default model's stage 20, trained on a rented
-GPU that the full images (about 160 MB) could not be copied to (docs/default_model.md).
+100 pixels and an LSPET person at about 50. Used for the default model's stage 20 as tried on a rented
+GPU that the full images (about 160 MB) could not be copied to (configs/default_model_stage20_gpu.yaml,
+docs/default_model.md).
 """
 from __future__ import annotations
 
