@@ -55,6 +55,8 @@ def shrink(train_json: Path, images: Path, out: Path, joint_cap: float, max_side
         target = out / Path(name).with_suffix(".webp")
         target.parent.mkdir(parents=True, exist_ok=True)
         ok, encoded = cv2.imencode(".webp", pixels, [cv2.IMWRITE_WEBP_QUALITY, quality])
+        if not ok:
+            raise SystemExit(f"{images / name}: OpenCV could not encode it as WebP")
         target.write_bytes(encoded.tobytes())
         total += len(encoded)
         for e in entries:
