@@ -50,7 +50,7 @@ def export_weights(checkpoint: Path, out: Path) -> None:
     from posekit.training.checkpoint import load_checkpoint, save_checkpoint
 
     state = load_checkpoint(checkpoint)
-    save_checkpoint({k: v for k, v in state.items() if k not in ("optimizer", "scaler", "rng", "sampler")}, out)
+    save_checkpoint({k: v for k, v in state.items() if k not in ("optimizer", "scaler", "rng")}, out)
 
 
 def keep_exporting(checkpoint: Path, out: Path, stop: threading.Event) -> None:
@@ -85,6 +85,7 @@ def main() -> None:
 
     from posekit import experiment
     from posekit.config import load_config
+
     base = load_config(args.config)
     data = Path(args.data).resolve()
     work = Path("/tmp") / Path(base.out_dir).name
