@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/train_default_model.py                 # everything (resumes a killed run)
     .venv/bin/python tools/train_default_model.py --pack-only     # pack the last stage's last.pt
+    .venv/bin/python tools/train_default_model.py --pack CKPT     # pack another checkpoint (a mean of stages)
 
 1. writes the data files the configs name (tools/default_model_data.py);
 2. stage 1: `posekit train configs/default_model.yaml` (4 of 11 epochs on LSP train x7 + LSPET 1-7,000);
@@ -78,6 +79,9 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
             "selected_on": "LSPET 7001-8000",
             "config": ", ".join(f"configs/{name}" for name in STAGES),
             "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
+    if state.get("metadata", {}).get("averaged_from"):  # a mean of several stages' weights (tools/average_weights.py)
+        info["averaged_from"] = list(state["metadata"]["averaged_from"])
+        info["command"] += f" --pack {checkpoint}"
 
     def write(setting: tuple[float, float, int], path: Path, threshold: float = 0.3) -> None:
         # Person boxes (a detector's, given ones, refine's) keep the training crops' padding; only the
@@ -194,6 +198,8 @@ def main() -> None:
     p.add_argument("--from-stage", type=int, default=1, choices=range(1, len(STAGES) + 1), metavar="N",
                    help="train stages N.. only (1-based); stage N starts from --init, else from stage N-1's last.pt")
     p.add_argument("--pack-only", action="store_true")
+    p.add_argument("--pack", metavar="CHECKPOINT", help="pack this checkpoint instead of the last stage's last.pt "
+                   "(tools/average_weights.py's mean of several stages, as shipped since 2026-12-04); trains nothing")
     p.add_argument("--out", default=str(REPO / "src" / "posekit" / "weights" / "default_body.pt"))
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     args = p.parse_args()
@@ -203,6 +209,9 @@ def main() -> None:
     from posekit.config import load_config
 
     data_root = Path(args.data).resolve()
+    if args.pack:
+        pack(Path(args.pack), Path(args.out), data_root)
+        return
     common = list(args.overrides) + [f"data.train_images={data_root}", f"data.val_images={data_root}"]
     stages, previous = [], None
     for number, name in enumerate(STAGES, 1):
