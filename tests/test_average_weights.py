@@ -43,11 +43,11 @@ def test_the_soup_is_the_mean_and_loads_as_an_experiment(two_runs, tmp_path):
     done = run_tool(*two_runs, "--out", tmp_path / "soup.pt")
     assert done.returncode == 0, done.stderr
     soup = load_checkpoint(tmp_path / "soup.pt")
-    assert "optimizer" not in soup and soup["metadata"]["averaged_from"] == [str(p) for p in two_runs]
+    assert "optimizer" not in soup and soup["strategy"] == {}  # weights only: nothing to resume
+    assert soup["metadata"]["averaged_from"] == [str(p) for p in two_runs]
     for k, v in soup["estimator"].items():
         if v.is_floating_point():
             assert torch.allclose(v, (a[k] + b[k]) / 2)
-            assert torch.equal(soup["strategy"][f"estimator.{k}"], v)  # both copies of the weights agree
         else:
             assert torch.equal(v, a[k])
     assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())  # the runs differ
@@ -70,7 +70,6 @@ def test_precise_bn_recomputes_statistics_and_keeps_weights(two_runs, tmp_path):
     assert means and any(not torch.equal(p["estimator"][k], q["estimator"][k]) for k in means)
     weights = [k for k in p["estimator"] if k.endswith(".weight")]
     assert all(torch.equal(p["estimator"][k], q["estimator"][k]) for k in weights)
-    assert all(torch.equal(q["strategy"][f"estimator.{k}"], v) for k, v in q["estimator"].items())
 
 
 def test_a_model_file_averages_in_fp32_and_a_mismatch_is_named(two_runs, tiny_model, tmp_path):

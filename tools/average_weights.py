@@ -4,9 +4,9 @@ Consecutive stages of the default model are cosine cycles that each end in a nea
 plain average often sits in a flatter, better point than any one of them (stochastic weight averaging,
 Izmailov et al. 2018; model soups, Wortsman et al. 2022). Inputs are posekit training checkpoints or
 model files (fp16 weights are averaged in fp32); all must hold the same keys and shapes. The output is
-a training checkpoint with the `--template` checkpoint's experiment config (the last checkpoint input
+a weights-only checkpoint with the `--template` checkpoint's experiment config (the last checkpoint input
 by default), so `load_experiment`, `benchmarks/checkpoint_pck.py`, packing and `model.pretrained` read
-it; it holds no optimizer state and is not meant to be resumed.
+it; it holds no training state and cannot be resumed.
 
 Averaging BatchNorm's running statistics is only an approximation of the statistics the averaged
 weights produce; `--precise-bn N` recomputes them over N batches of the template's training data with
@@ -67,21 +67,14 @@ def average(paths: list[str | Path]) -> dict[str, torch.Tensor]:
 
 
 def soup_checkpoint(template: dict, weights: dict[str, torch.Tensor], sources: list[str]) -> dict:
-    """`template` (a loaded training checkpoint) with its network weights replaced by `weights`, in both
-    places a checkpoint keeps them (the estimator and the strategy's state), and no optimizer state."""
-    strategy = dict(template["strategy"])
-    replaced = 0
-    for k, v in weights.items():
-        if f"estimator.{k}" in strategy:
-            strategy[f"estimator.{k}"] = v
-            replaced += 1
-    if replaced != len(weights):
-        raise ValueError("the template's strategy does not hold the averaged network as 'estimator' "
-                         "(a multi-network run): average its deliverable's model files instead")
-    dropped = {"optimizer", "scaler", "rng", "scheduler"}
-    out = {k: v for k, v in template.items() if k not in dropped}
-    out["strategy"], out["estimator"] = strategy, weights
-    out["metadata"] = {**template.get("metadata", {}), "averaged_from": [str(s) for s in sources]}
+    """A weights-only checkpoint (as `posekit convert` writes: no training state to resume, so no
+    optimizer, EMA or strategy state that would disagree with the mean) carrying `weights` and the
+    experiment config, network record and iteration count of `template`, a loaded training checkpoint."""
+    metadata = {k: v for k, v in template.get("metadata", {}).items() if k in ("experiment", "networks")}
+    out = {"strategy": {}, "estimator": weights, "iteration": int(template.get("iteration", 0)),
+           "metadata": {**metadata, "averaged_from": [str(s) for s in sources]}}
+    if template.get("estimator_name"):  # which network of a multi-network run the weights are
+        out["estimator_name"] = template["estimator_name"]
     return out
 
 
