@@ -81,6 +81,8 @@ def pack(checkpoint: Path, out: Path, data_root: Path) -> dict:
             "command": "python tools/train_default_model.py", "iterations_last_stage": int(state.get("iteration", 0))}
     if state.get("metadata", {}).get("averaged_from"):  # a mean of several stages' weights (tools/average_weights.py)
         info["averaged_from"] = list(state["metadata"]["averaged_from"])
+        info["trained_on"] += (f"; the packed weights are the mean of {len(info['averaged_from'])} snapshots: "
+                               + ", ".join(info["averaged_from"]))
         info["command"] += f" --pack {checkpoint}"
 
     def write(setting: tuple[float, float, int], path: Path, threshold: float = 0.3) -> None:
