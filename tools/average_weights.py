@@ -23,47 +23,44 @@ from pathlib import Path
 import torch
 
 
-
-def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """The deliverable network's state dict of a checkpoint or model file, floats as fp32."""
-    from posekit.inference.model_file import is_model_file
+def read_inputs(paths: list[str | Path]) -> list[tuple[Path, dict]]:
+    """(path, loaded state) of each input, each file read once, weights only; errors name the file."""
     from posekit.models.safe_load import load_weights_only
-    state = load_weights_only(Path(path), "checkpoint or model file")
-    if is_model_file(state):
-        weights = state["weights"]
-    elif isinstance(state, dict) and isinstance(state.get("estimator"), dict):
-        weights = state["estimator"]
-    else:
-        raise ValueError(f"{path}: neither a posekit model file nor a training checkpoint (no weights found)")
-    return {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    return [(Path(p), load_weights_only(Path(p), "checkpoint or model file")) for p in paths]
 
 
-def is_checkpoint(path: str | Path) -> bool:
-    """True for a posekit training checkpoint (it has the 'strategy' entry), False for a model file."""
-    from posekit.models.safe_load import load_weights_only
-    state = load_weights_only(Path(path), "checkpoint or model file")
-    return isinstance(state, dict) and "strategy" in state
+def mean_weights(inputs: list[tuple[Path, dict]]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of the floating-point tensors of every input's network (in fp32); integer
+    buffers (BatchNorm's batch counter) are taken from the first. ValueError naming the file that holds
+    no network or whose keys or shapes differ from the first's."""
+    from posekit.training.checkpoint import network_weights
+    if not inputs:
+        raise ValueError("nothing to average: give at least one checkpoint or model file")
+    total: dict[str, torch.Tensor] = {}
+    first = inputs[0][0]
+    for path, state in inputs:
+        weights = network_weights(state)
+        if weights is None:
+            raise ValueError(f"{path}: neither a posekit model file nor a training checkpoint (no weights found)")
+        if not total:
+            # copies: the sum must not write into the loaded inputs (one of them may be the template)
+            total = {k: v.to(torch.float32, copy=True) if v.is_floating_point() else v.clone()
+                     for k, v in weights.items()}
+            continue
+        if weights.keys() != total.keys():
+            extra, missing = sorted(weights.keys() - total.keys()), sorted(total.keys() - weights.keys())
+            raise ValueError(f"{path}: its weights do not match {first}'s (extra {extra[:3]}, missing {missing[:3]})")
+        for k, v in weights.items():
+            if v.shape != total[k].shape:
+                raise ValueError(f"{path}: '{k}' has shape {tuple(v.shape)}, {first} {tuple(total[k].shape)}")
+            if v.is_floating_point():
+                total[k] += v.float()
+    return {k: v / len(inputs) if v.is_floating_point() else v for k, v in total.items()}
 
 
 def average(paths: list[str | Path]) -> dict[str, torch.Tensor]:
-    """The element-wise mean of the floating-point tensors of every input; integer buffers (BatchNorm's
-    batch counter) are taken from the first. ValueError naming the file whose keys or shapes differ."""
-    if not paths:
-        raise ValueError("nothing to average: give at least one checkpoint or model file")
-    first = read_weights(paths[0])
-    total = {k: v.clone() for k, v in first.items()}
-    for path in paths[1:]:
-        weights = read_weights(path)
-        if weights.keys() != first.keys():
-            extra, missing = sorted(weights.keys() - first.keys()), sorted(first.keys() - weights.keys())
-            raise ValueError(f"{path}: its weights do not match {paths[0]}'s "
-                             f"(extra {extra[:3]}, missing {missing[:3]})")
-        for k, v in weights.items():
-            if v.shape != first[k].shape:
-                raise ValueError(f"{path}: '{k}' has shape {tuple(v.shape)}, {paths[0]} {tuple(first[k].shape)}")
-            if v.is_floating_point():
-                total[k] += v
-    return {k: v / len(paths) if v.is_floating_point() else v for k, v in total.items()}
+    """mean_weights of the files at `paths`."""
+    return mean_weights(read_inputs(paths))
 
 
 def soup_checkpoint(template: dict, weights: dict[str, torch.Tensor], sources: list[str]) -> dict:
@@ -92,8 +89,7 @@ def recompute_statistics(checkpoint: Path, batches: int) -> None:
                                          batch_size=size, num_workers=cfg.data.workers)
     used = recompute_batchnorm([estimator], (batch["image"] for batch in loader))
     state = load_checkpoint(checkpoint)
-    weights = {k: v.detach().clone() for k, v in estimator.state_dict().items()}
-    state = soup_checkpoint(state, weights, state["metadata"]["averaged_from"])
+    state["estimator"] = {k: v.detach().clone() for k, v in estimator.state_dict().items()}
     state["metadata"]["precise_bn_batches"] = used
     save_checkpoint(state, checkpoint)
 
@@ -109,10 +105,12 @@ def main() -> None:
     args = p.parse_args()
     from posekit.training.checkpoint import load_checkpoint, save_checkpoint
     try:
-        template_path = args.template or next((p for p in reversed(args.inputs) if is_checkpoint(p)), None)
-        if template_path is None:
+        inputs = read_inputs(args.inputs)
+        template = (load_checkpoint(args.template) if args.template
+                    else next((state for _, state in reversed(inputs) if "strategy" in state), None))
+        if template is None:
             raise ValueError("no input is a training checkpoint: name one with --template for the config")
-        state = soup_checkpoint(load_checkpoint(template_path), average(args.inputs), args.inputs)
+        state = soup_checkpoint(template, mean_weights(inputs), args.inputs)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(state, out)

@@ -105,14 +105,11 @@ def load_pretrained(estimator: Estimator, path: str) -> str:
     ResNet, mmdet/mmpose CSPNeXt, HRNet ImageNet; models.pretrained). Returns a one-line report."""
     from posekit.models.pretrained import load_backbone
     from posekit.models.safe_load import load_runner_checkpoint
-    state = load_runner_checkpoint(path, "pretrained weights")  # weights only; errors name the file
-    if isinstance(state, dict) and "posekit_model" in state:  # a model file (inference.model_file)
-        state = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
-    elif isinstance(state, dict) and isinstance(state.get("estimator"), dict):
-        state = state["estimator"]
-    else:
+    from posekit.training.checkpoint import network_weights
+    state = network_weights(load_runner_checkpoint(path, "pretrained weights"))  # weights only; errors name the file
+    if state is None:  # neither a posekit checkpoint nor a model file
         return load_backbone(estimator.model, path).summary()
-    if not isinstance(state, dict) or not any(k.startswith("model.") for k in state):
+    if not any(k.startswith("model.") for k in state):
         raise ValueError(f"{path}: not a posekit checkpoint (no model weights)")
     try:
         estimator.load_state_dict(state, strict=True)

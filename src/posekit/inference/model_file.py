@@ -80,9 +80,9 @@ def estimator_from_model_file(state: dict[str, Any], source: str = "model file")
                                         codec, state.get("model_params") or {})
     estimator.preprocess = Preprocess(state["input_size"], state["bbox_padding"],
                                       whole_image_padding=state.get("whole_image_padding"))
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
+    from posekit.training.checkpoint import network_weights
     try:
-        estimator.load_state_dict(weights)
+        estimator.load_state_dict(network_weights(state))
     except RuntimeError as exc:
         raise ValueError(f"{source}: weights do not fit model '{state['model']}': {str(exc).splitlines()[0]}") from None
     return estimator.eval()

@@ -45,6 +45,16 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     return state
 
 
+def network_weights(state: Any) -> dict[str, torch.Tensor] | None:
+    """The deliverable network's weights in a loaded posekit training checkpoint (its 'estimator' entry)
+    or model file (inference.model_file: its 'weights', floats as fp32); None for anything else."""
+    if isinstance(state, dict) and "posekit_model" in state:
+        return {k: v.float() if v.is_floating_point() else v for k, v in state["weights"].items()}
+    if isinstance(state, dict) and isinstance(state.get("estimator"), dict):
+        return state["estimator"]
+    return None
+
+
 def network_record(networks: dict[str, tuple[str, dict]]) -> dict[str, dict[str, Any]]:
     """A strategy's networks() as checkpoint metadata: {slot: {"model": zoo name, "params": {...}}}."""
     return {slot: {"model": name, "params": dict(params)} for slot, (name, params) in networks.items()}
