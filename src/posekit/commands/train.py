@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device) if args.device else None  # None: torchrun's rank picks its GPU
     result = train(cfg, resume=False if args.no_resume else "auto", device=device)
     best = result.get("best_metric")
-    print(f"trained {result['epochs']} epochs ({result['iterations']} iterations); "
-          f"best {result['metric']} = {best if best is None else round(best, 4)} at epoch {result['best_epoch'] + 1}; "
+    scored = (f"best {result['metric']} = {round(best, 4)} at epoch {result['best_epoch'] + 1}" if best is not None
+              else "not validated (train.val_interval 0, or no epoch reached it)")
+    print(f"trained {result['epochs']} epochs ({result['iterations']} iterations); {scored}; "
           f"checkpoints in {cfg.out_dir}")
     if args.json:
         emit_json(result)
