@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=0, help="first N images of each set (0 = all 1,000)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     args = p.parse_args(argv)
-    shipped = read_model_file(args.model)
+    try:
+        shipped = read_model_file(args.model)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"shipped_setting_pck: {exc}") from None
     setting = {k: shipped.get(k) for k in ("whole_image_padding", "refine", "refine_looks")}
     print(f"setting of {args.model}: {setting}", flush=True)
     sets = test_sets(args.limit)

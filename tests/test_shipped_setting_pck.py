@@ -1,6 +1,6 @@
 """benchmarks/shipped_setting_pck.py: a checkpoint is scored with the shipped file's setting and its own
 weights (the shipped file given as the checkpoint scores what the shipped file scores); a network of
-another shape, or a file that is no checkpoint, is a one-line error naming it."""
+another shape, or a file that is no checkpoint or model file, is a one-line error naming it."""
 from __future__ import annotations
 
 import json
@@ -38,3 +38,5 @@ def test_another_network_or_a_non_checkpoint_is_named(tiny_model, tmp_path):
     junk.write_text("not a checkpoint")
     with pytest.raises(SystemExit, match="junk.pt"):
         probe.with_weights(shipped, junk)
+    with pytest.raises(SystemExit, match="junk.pt"):  # the file whose setting is used, too
+        probe.main([str(SHIPPED), "--model", str(junk)])

@@ -3,7 +3,7 @@ averaging (Izmailov et al., 2018: the mean of the weights along a constant-lr ru
 
     .venv/bin/python tools/swa_snapshots.py configs/default_model_swa.yaml [KEY=VALUE ...]
     .venv/bin/python tools/average_weights.py runs/default_model/swa/snapshot_*.pt \
-        --template runs/default_model/swa/last.pt --precise-bn 100 --out runs/default_model/swa_mean/last.pt
+        --template runs/default_model/swa/last.pt --precise-bn 200 --out runs/default_model/swa_mean/last.pt
 
 Epoch N is `posekit train CONFIG train.stop_epoch=N`, which resumes epoch N-1's last.pt exactly, so
 the snapshots are those of one uninterrupted run of `train.epochs` epochs; OUT_DIR/last.pt is then
