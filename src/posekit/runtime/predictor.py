@@ -88,37 +88,40 @@ class RuntimePredictor:
         # As the torch Predictor: refine_looks closer looks, each at the box of the last kept look's
         # keypoints, cropped as a person box, kept unless it found nothing (then no further look);
         # each round of looks in one run for all images.
-        looking = [i for i, persons in enumerate(results) if whole_image[i] and persons] if self.metadata.refine else []
+        looking = [i for i, (persons, _) in enumerate(results) if whole_image[i] and persons] if self.metadata.refine else []
         for _ in range(self.metadata.refine_looks if looking else 0):
             closer_jobs, targets = [], []
             for i in looking:
                 image, image_rgb = read[i]
-                box = refine_box(results[i][0]["keypoints"].astype(np.float64), image.shape[1], image.shape[0],
-                                 padding=self.metadata.refine)
+                box = refine_box(results[i][1][0], image.shape[1], image.shape[0], padding=self.metadata.refine)
                 if box is not None:
                     closer_jobs.append((image, np.append(box, 1.0)[None], image_rgb, False))
                     targets.append(i)
             looking = []
             for i, closer in zip(targets, self._poses(closer_jobs)):
-                if keep_second(closer[0]["score"]):
+                if keep_second(closer[0][0]["score"]):
                     results[i] = closer
                     looking.append(i)
-        return results
+        return [persons for persons, _ in results]
 
-    def _poses(self, jobs: list[tuple[np.ndarray, np.ndarray, bool, bool]]) -> list[Persons]:
-        """(image, boxes, rgb, whole_image) per image -> its Persons; every crop in one network run
-        (in chunks of BATCH crops, to bound memory)."""
+    def _poses(self, jobs: list[tuple[np.ndarray, np.ndarray, bool, bool]]) -> list[tuple[Persons, np.ndarray]]:
+        """(image, boxes, rgb, whole_image) per image -> its Persons, and their keypoints (N, K, 3) in
+        float64, every crop in one network run (in chunks of BATCH crops, to bound memory). A closer look
+        is boxed from the float64 keypoints, as the torch Predictor boxes it: from the float32 ones the
+        users get, its box would move by float32 rounding (1e-5 px) and the crop with it."""
         counts = [len(boxes) for _, boxes, _, _ in jobs]
         if not sum(counts):
-            return [Persons([], self.keypoint_set, self.metadata.keypoint_threshold) for _ in jobs]
+            return [(Persons([], self.keypoint_set, self.metadata.keypoint_threshold),
+                     np.zeros((0, len(self.flip_index), 3))) for _ in jobs]
         crops = [self.preprocess(image, boxes, image_rgb, whole) for image, boxes, image_rgb, whole in jobs if len(boxes)]
         batch = np.concatenate([c[0] for c in crops])
         warps = np.concatenate([c[1] for c in crops])
         outputs = [self.infer(batch[start:start + BATCH]) for start in range(0, len(batch), BATCH)]
         outputs = outputs[0] if len(outputs) == 1 else _concatenate(outputs)
-        persons = self.decode(outputs, warps, np.concatenate([boxes for _, boxes, _, _ in jobs]))
+        keypoints = self.image_keypoints(outputs, warps)
+        persons = self.persons(keypoints, np.concatenate([boxes for _, boxes, _, _ in jobs]))
         bounds = np.cumsum([0] + counts)
-        return [Persons(persons[a:b], self.keypoint_set, self.metadata.keypoint_threshold)
+        return [(Persons(persons[a:b], self.keypoint_set, self.metadata.keypoint_threshold), keypoints[a:b])
                 for a, b in zip(bounds[:-1], bounds[1:])]
 
     # The three stages, public so that benchmarks can time them apart.
@@ -156,17 +159,25 @@ class RuntimePredictor:
     def decode(self, outputs: Any, warps: np.ndarray, boxes: np.ndarray) -> Persons:
         """One person per box: keypoints (K, 3) float32 in image pixels (through `warps`), and score =
         box score x mean of the keypoint scores above CONFIDENT_KEYPOINT (0 if none)."""
+        return Persons(self.persons(self.image_keypoints(outputs, warps), boxes), self.keypoint_set,
+                       self.metadata.keypoint_threshold)
+
+    def image_keypoints(self, outputs: Any, warps: np.ndarray) -> np.ndarray:
+        """Raw outputs -> keypoints (N, K, 3) float64: x, y in image pixels (through `warps`), score."""
         keypoints, scores = self.decoder.decode(outputs)
-        points = to_image(keypoints, warps)
-        scores = scores.astype(np.float64)
+        return np.concatenate([to_image(keypoints, warps), scores.astype(np.float64)[..., None]], axis=-1)
+
+    @staticmethod
+    def persons(keypoints: np.ndarray, boxes: np.ndarray) -> list[dict[str, Any]]:
+        """Person dicts from float64 keypoints (N, K, 3) and their boxes (N, 5)."""
+        scores = keypoints[..., 2]
         confident = scores > CONFIDENT_KEYPOINT
         counts = confident.sum(axis=1)
         pose_scores = np.where(counts > 0, (scores * confident).sum(axis=1) / np.maximum(counts, 1), 0.0)
         pose_scores = pose_scores * boxes[:, 4]
-        keypoints = np.concatenate([points, scores[..., None]], axis=-1).astype(np.float32)
-        return Persons([{"keypoints": keypoints[i], "score": float(pose_scores[i]),
-                         "bbox": tuple(float(v) for v in boxes[i, :4])} for i in range(len(boxes))],
-                       self.keypoint_set, self.metadata.keypoint_threshold)
+        rounded = keypoints.astype(np.float32)
+        return [{"keypoints": rounded[i], "score": float(pose_scores[i]), "bbox": tuple(float(v) for v in boxes[i, :4])}
+                for i in range(len(boxes))]
 
 
 def _concatenate(outputs: list[Any]) -> Any:
