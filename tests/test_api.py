@@ -119,6 +119,20 @@ def test_load_zoo_name_with_weights_and_clear_errors(tiny_model_file, tmp_path):
         load(tiny_model_file)(np.zeros((10, 10), np.uint8))
 
 
+def test_load_default_by_the_name_models_lists(tmp_path, monkeypatch):
+    """`posekit models` and `posekit export default` name the shipped model "default"; so does load(),
+    unless a file of that name is in the working directory (a path wins, as everywhere)."""
+    shipped, named = load(), load("default")
+    assert named.keypoint_set.name == shipped.keypoint_set.name
+    assert named.estimator.model.state_dict().keys() == shipped.estimator.model.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(named.estimator.model.state_dict().values(),
+                                                 shipped.estimator.model.state_dict().values()))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "default").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="default"):
+        load("default")
+
+
 def test_load_training_checkpoint_uses_its_padding(tmp_path):
     from posekit.config import ExperimentConfig, from_dict, to_dict
     from posekit.training.checkpoint import save_checkpoint

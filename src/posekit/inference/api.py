@@ -126,13 +126,13 @@ def keypoint_box(keypoints: np.ndarray) -> tuple[float, float, float, float]:
 
 def load(source: str | Path | None = None, weights: str | Path | None = None, detector: Any = None,
          device: str = "cpu", flip_test: bool = True) -> PoseModel:
-    """A PoseModel from the default model (no source), a model file, a training checkpoint, or a zoo
-    name (with `weights=` a model file or checkpoint for it).
+    """A PoseModel from the default model (no source, or "default" as `posekit models` names it), a model
+    file, a training checkpoint, or a zoo name (with `weights=` a model file or checkpoint for it).
 
     detector: an RTMDet ONNX path or a callable for top-down models (default: whole image as the box).
     """
     from posekit.inference.model_file import DEFAULT_MODEL
-    if source is None:
+    if source is None or (str(source) == "default" and not Path(source).is_file()):
         if not DEFAULT_MODEL.is_file():
             raise FileNotFoundError(f"{DEFAULT_MODEL}: the default model file is missing from this install")
         return _from_file(DEFAULT_MODEL, detector, device, flip_test, expect=None)
