@@ -26,10 +26,11 @@ import posekit.runtime
 from posekit.commands.export import export_pose_model
 
 
-def largest_difference(a: list[dict], b: list[dict]) -> float:
+def differences(a: list[dict], b: list[dict]) -> np.ndarray:
+    """Per keypoint of every person, the largest of its |x|, |y| and |score| differences."""
     if len(a) != len(b):
         raise SystemExit(f"different numbers of persons: torch {len(a)}, runtime {len(b)}")
-    return max((float(np.abs(x["keypoints"] - y["keypoints"]).max()) for x, y in zip(a, b)), default=0.0)
+    return np.concatenate([np.abs(x["keypoints"] - y["keypoints"]).max(axis=1) for x, y in zip(a, b)] or [np.zeros(0)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,17 +49,24 @@ def main(argv: list[str] | None = None) -> int:
         onnx = Path(tmp) / "model.onnx"
         export_pose_model(model, onnx)
         runtime = posekit.runtime.load(onnx, threads=args.threads)
-        whole = boxed = 0.0
+        whole, boxed = [], []
         for path in paths:
             h, w = cv2.imread(str(path)).shape[:2]
             box = np.array([[0.2 * w, 0.1 * h, 0.6 * w, 0.8 * h, 1.0]])
-            whole = max(whole, largest_difference(model(str(path)), runtime(str(path))))
-            boxed = max(boxed, largest_difference(model(str(path), boxes=box), runtime(str(path), boxes=box)))
+            whole.append(differences(model(str(path)), runtime(str(path))))
+            boxed.append(differences(model(str(path), boxes=box), runtime(str(path), boxes=box)))
+    whole, boxed = np.concatenate(whole), np.concatenate(boxed)
+    # A trained SimCC head can give a keypoint two peaks closer than float32 noise (1e-6), where
+    # onnxruntime and torch may pick different bins: count such keypoints, not only the largest move.
+    beyond = {"whole_image": int((whole > 1e-4).sum()), "box": int((boxed > 1e-4).sum())}
     result = {"checkpoint": args.checkpoint, "model": model.name, "codec": type(model.estimator.codec).__name__,
-              "images": len(paths), "max_abs_diff_px": {"whole_image": whole, "box": boxed},
-              "within_1e-4": max(whole, boxed) <= 1e-4}
+              "images": len(paths), "keypoints": {"whole_image": len(whole), "box": len(boxed)},
+              "max_abs_diff_px": {"whole_image": float(whole.max(initial=0.0)), "box": float(boxed.max(initial=0.0))},
+              "beyond_1e-4": beyond, "within_1e-4": not any(beyond.values())}
     print(f"{model.name} ({result['codec']}), {len(paths)} images from {args.images}: largest keypoint difference "
-          f"{whole:.2e} px (whole image as the box), {boxed:.2e} px (a fixed box)")
+          f"{result['max_abs_diff_px']['whole_image']:.2e} px (whole image as the box; {beyond['whole_image']} of "
+          f"{len(whole)} keypoints beyond 1e-4), {result['max_abs_diff_px']['box']:.2e} px (a fixed box; "
+          f"{beyond['box']} of {len(boxed)} beyond 1e-4)")
     if args.json:
         print(json.dumps(result))
     return 0

@@ -352,3 +352,4 @@ def test_parity_benchmark_runs_on_the_shipped_model(capsys):
     assert module.main([str(DEFAULT_MODEL), "--images", str(images), "--limit", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert result["images"] == 2 and result["codec"] == "SimCCCodec" and result["within_1e-4"]
+    assert result["keypoints"] == {"whole_image": 28, "box": 28} and result["beyond_1e-4"] == {"whole_image": 0, "box": 0}
