@@ -133,7 +133,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
-    from rtmlib import RTMPose
+    try:
+        from rtmlib import RTMPose
+    except ImportError:
+        raise SystemExit("runtime_speed: rtmlib is not installed; it is a benchmark-only extra: "
+                         "`.venv/bin/pip install --no-deps rtmlib` (see this script's docstring)") from None
 
     files = sorted((SHARED / "data" / "images").iterdir())
     files += sorted((SHARED / "data" / "lsp" / "images").iterdir())[:args.lsp]
