@@ -18,12 +18,10 @@ from pathlib import Path
 
 from peers_lsp import run_posekit, score, test_sets
 
-from posekit.inference.model_file import read_model_file, save_model_file
+from posekit.inference.model_file import DEFAULT_MODEL, read_model_file, save_model_file
 from posekit.models.safe_load import load_weights_only
 from posekit.training.checkpoint import network_weights
 
-REPO = Path(__file__).resolve().parents[1]
-SHIPPED = REPO / "src" / "posekit" / "weights" / "default_body.pt"
 
 
 def with_weights(shipped: dict, checkpoint: Path) -> dict:
@@ -44,7 +42,7 @@ def with_weights(shipped: dict, checkpoint: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", type=Path)
-    p.add_argument("--model", type=Path, default=SHIPPED, help="the model file whose setting is used")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the model file whose setting is used")
     p.add_argument("--lsp-test", action="store_true", help="also score LSP test (1,001-2,000)")
     p.add_argument("--limit", type=int, default=0, help="first N images of each set (0 = all 1,000)")
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")

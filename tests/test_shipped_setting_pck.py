@@ -7,9 +7,9 @@ import json
 
 import pytest
 import torch
-from conftest import DATA, REPO, load_benchmark, require
+from conftest import DATA, load_benchmark, require
 
-SHIPPED = REPO / "src" / "posekit" / "weights" / "default_body.pt"
+from posekit.inference.model_file import DEFAULT_MODEL as SHIPPED
 
 
 def test_the_shipped_file_as_a_checkpoint_keeps_its_weights_and_score(capsys):

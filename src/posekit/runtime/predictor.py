@@ -112,7 +112,7 @@ class RuntimePredictor:
         counts = [len(boxes) for _, boxes, _, _ in jobs]
         if not sum(counts):
             return [(Persons([], self.keypoint_set, self.metadata.keypoint_threshold),
-                     np.zeros((0, len(self.flip_index), 3))) for _ in jobs]
+                     np.zeros((0, len(self.keypoint_set.names), 3))) for _ in jobs]
         crops = [self.preprocess(image, boxes, image_rgb, whole) for image, boxes, image_rgb, whole in jobs if len(boxes)]
         batch = np.concatenate([c[0] for c in crops])
         warps = np.concatenate([c[1] for c in crops])
