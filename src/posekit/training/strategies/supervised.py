@@ -54,7 +54,7 @@ def occlude(images: torch.Tensor, keypoints: torch.Tensor, params: SupervisedPar
     at their `keypoints` (B, K, 2) in input pixels; the others are returned unchanged."""
     if params.occlusion == "none" or params.occlusion_prob <= 0:
         return images
-    chosen = torch.rand(images.shape[0]) < params.occlusion_prob
+    chosen = (torch.rand(images.shape[0]) < params.occlusion_prob).to(images.device)
     if not bool(chosen.any()):
         return images
     fn = cut_occlude if params.occlusion == "cut_occlude" else joint_cutout
