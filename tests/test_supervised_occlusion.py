@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 import torch
 
-from _toy_training import ToyEstimator
+from _toy_training import ToyDataset, ToyEstimator, toy_config, toy_evaluate, toy_loader
 from posekit.config import ConfigError, ExperimentConfig, from_dict
 from posekit.estimators.topdown import TopDownEstimator
+from posekit.training import Trainer, seed_everything
 from posekit.training.strategies.supervised import SupervisedParams, SupervisedStrategy, build_supervised, occlude
 
 
@@ -104,3 +105,49 @@ def test_occlusion_needs_a_top_down_model():
     with pytest.raises(ConfigError, match="needs a top-down model"):
         build_supervised(_config(occlusion="cut_occlude"), ToyEstimator)
     assert build_supervised(_config(), ToyEstimator).params.occlusion == "none"
+
+
+class _WithKeypoints(ToyDataset):
+    """The engine tests' toy images with two fixed joints each, as a top-down batch carries them."""
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {**super().__getitem__(i), "keypoints": torch.tensor([[1.0 + i % 5, 2.0], [6.0, 1.0 + i % 6]])}
+
+
+class _Crash(RuntimeError):
+    pass
+
+
+class _Occluding(SupervisedStrategy):
+    def __init__(self, crash_at: int | None):
+        super().__init__(ToyEstimator(), SupervisedParams(occlusion="cut_occlude", occlusion_prob=0.5,
+                                                          occlusion_joints=1, patch_half_size=(1, 3), jitter_sd=1.0))
+        self.crash_at = crash_at
+
+    def loss(self, batch, epoch, iteration):
+        if iteration == self.crash_at:
+            raise _Crash(f"simulated crash at iteration {iteration}")
+        return super().loss(batch, epoch, iteration)
+
+
+def _train(out_dir, crash_at=None, resume=False) -> Trainer:
+    seed_everything(0)
+    trainer = Trainer(toy_config(), _Occluding(crash_at), toy_loader(_WithKeypoints(20), 4), out_dir,
+                      evaluate=toy_evaluate, checkpoint_interval=3, resume=resume)
+    trainer.fit()
+    return trainer
+
+
+def test_a_killed_run_with_occlusion_resumes_exactly(tmp_path):
+    reference = _train(tmp_path / "ref")
+    with pytest.raises(_Crash):
+        _train(tmp_path / "run", crash_at=8)
+    resumed = _train(tmp_path / "run", resume=True)
+    for key, value in reference.strategy.state_dict().items():
+        assert torch.equal(resumed.strategy.state_dict()[key], value), key
+    seed_everything(0)  # the same run without the occlusion: the same start, other weights at the end
+    plain = Trainer(toy_config(), SupervisedStrategy(ToyEstimator()), toy_loader(_WithKeypoints(20), 4),
+                    tmp_path / "plain", evaluate=toy_evaluate)
+    plain.fit()
+    assert any(not torch.equal(plain.strategy.state_dict()[k], v) for k, v in reference.strategy.state_dict().items()
+               if v.is_floating_point()), "the occlusion changed what was trained"
