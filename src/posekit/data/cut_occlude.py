@@ -109,6 +109,11 @@ def cut_occlude(images: torch.Tensor, keypoints: torch.Tensor, num_joints: int =
     return out
 
 
+# The occlusions placed at keypoints, by the name configs give them (strategy_params.occlusion); each is
+# fn(images, keypoints, num_joints, half_size, jitter_sd, released=...).
+OCCLUDERS = {"joint_cutout": joint_cutout, "cut_occlude": cut_occlude}
+
+
 def _check(images: torch.Tensor, keypoints: torch.Tensor) -> None:
     if images.ndim != 4 or keypoints.ndim != 3 or keypoints.shape[-1] != 2 or keypoints.shape[0] != images.shape[0]:
         raise ValueError(f"occlusion: images {tuple(images.shape)} and keypoints {tuple(keypoints.shape)} "

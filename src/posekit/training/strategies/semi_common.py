@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from posekit.config import ConfigError, ExperimentConfig
-from posekit.data.cut_occlude import cut_occlude, joint_cutout
+from posekit.data.cut_occlude import OCCLUDERS
 from posekit.data.datasets import IMAGENET_MEAN, IMAGENET_STD, UnlabeledDataset
 from posekit.estimators.topdown import TopDownEstimator, build_topdown_estimator
 from posekit.training import distributed
@@ -334,12 +334,9 @@ def hard_input(params: SemiParams, hard: torch.Tensor, partner_peaks_px: torch.T
     """A network's hard input: the (already affine-warped) hard view with the configured occlusion,
     placed at the partner's peaks in input pixels."""
     low, high = params.patch_half_size
-    if params.occlusion == "joint_cutout":
-        return joint_cutout(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd,
-                            released=params.released_occlusion)
-    if params.occlusion == "cut_occlude":
-        return cut_occlude(hard, partner_peaks_px, params.occlusion_joints, (low, high), params.jitter_sd,
-                           released=params.released_occlusion)
+    if params.occlusion in OCCLUDERS:
+        return OCCLUDERS[params.occlusion](hard, partner_peaks_px, params.occlusion_joints, (low, high),
+                                           params.jitter_sd, released=params.released_occlusion)
     if params.occlusion == "randaug":
         return rand_augment(hard, params.randaug_n, params.randaug_m)
     return hard

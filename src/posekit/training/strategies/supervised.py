@@ -14,13 +14,13 @@ from typing import Any, Callable
 import torch
 
 from posekit.config import ConfigError, ExperimentConfig, from_dict
-from posekit.data.cut_occlude import cut_occlude, joint_cutout
+from posekit.data.cut_occlude import OCCLUDERS
 from posekit.estimators.base import Estimator
 from posekit.estimators.topdown import TopDownEstimator
 from posekit.training.strategies.base import Strategy
 from posekit.training.strategies.registry import register_strategy
 
-OCCLUSIONS = ("none", "cut_occlude", "joint_cutout")
+OCCLUSIONS = ("none", *OCCLUDERS)
 
 
 @dataclass
@@ -57,10 +57,10 @@ def occlude(images: torch.Tensor, keypoints: torch.Tensor, params: SupervisedPar
     chosen = (torch.rand(images.shape[0]) < params.occlusion_prob).to(images.device)
     if not bool(chosen.any()):
         return images
-    fn = cut_occlude if params.occlusion == "cut_occlude" else joint_cutout
     out = images.clone()
     # Cut-Occlude's patches come from the whole batch (any other crop), so it sees every image.
-    occluded = fn(images, keypoints, params.occlusion_joints, params.patch_half_size, params.jitter_sd)
+    occluded = OCCLUDERS[params.occlusion](images, keypoints, params.occlusion_joints, params.patch_half_size,
+                                           params.jitter_sd)
     out[chosen] = occluded[chosen]
     return out
 
