@@ -73,6 +73,26 @@ def test_bgr_array_path_and_rgb_agree(tiny_model_file, tmp_path):
     assert np.abs(swapped - from_bgr).max() > 1e-3
 
 
+def test_grayscale_and_alpha_arrays_run_as_their_colour_image(tiny_model_file):
+    """A grayscale frame (H x W or H x W x 1) runs as its three-channel copy, and a fourth (alpha) channel
+    is dropped, as cv2.imread does with such files; float or 2-channel arrays stay an error."""
+    model = load(tiny_model_file)
+    gray = _image(2)[..., 0].copy()
+    colour = model(np.repeat(gray[..., None], 3, axis=2))[0]["keypoints"]
+    np.testing.assert_array_equal(model(gray)[0]["keypoints"], colour)
+    np.testing.assert_array_equal(model(gray[..., None])[0]["keypoints"], colour)
+    bgr = _image(3)
+    bgra = np.concatenate([bgr, np.full(bgr.shape[:2] + (1,), 7, np.uint8)], axis=2)
+    np.testing.assert_array_equal(model(bgra)[0]["keypoints"], model(bgr)[0]["keypoints"])
+    np.testing.assert_array_equal(model(bgra[..., ::-1].copy()[..., 1:], rgb=True)[0]["keypoints"],
+                                  model(bgr)[0]["keypoints"])  # RGB without the alpha: same pixels
+    drawn = posekit.draw(bgra, model(bgra))
+    assert drawn.shape == bgr.shape
+    for bad in (bgr.astype(np.float32), bgr[..., :2], np.zeros((0, 4, 3), np.uint8)):
+        with pytest.raises(ValueError, match=r"H x W x 3 uint8 .* got shape"):
+            model(bad)
+
+
 def test_list_of_images_gives_one_result_per_image(tiny_model_file):
     model = load(tiny_model_file)
     images = [_image(2), _image(3, (64, 80))]
@@ -116,7 +136,7 @@ def test_load_zoo_name_with_weights_and_clear_errors(tiny_model_file, tmp_path):
         load(junk)
     assert "\n" not in str(error.value)  # one line, not torch's multi-line unpickling report
     with pytest.raises(ValueError, match="H x W x 3 uint8"):
-        load(tiny_model_file)(np.zeros((10, 10), np.uint8))
+        load(tiny_model_file)(np.zeros((10, 10), np.int16))
 
 
 def test_load_default_by_the_name_models_lists(tmp_path, monkeypatch):

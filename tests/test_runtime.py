@@ -101,6 +101,10 @@ def test_simcc_matches_torch_model(simcc, zidane):
     _assert_same(model(bgr, boxes=boxes[:, :4]), predictor(bgr[..., ::-1].copy(), boxes=boxes[:, :4], rgb=True))
     plain = posekit.runtime.load(simcc[1], threads=1, flip_test=False)
     _assert_same(load(simcc[0], flip_test=False)(bgr, boxes=boxes), plain(bgr, boxes=boxes))
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)  # grayscale and BGRA arrays: as the torch model takes them
+    _assert_same(model(gray, boxes=boxes), predictor(gray, boxes=boxes))
+    bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
+    _assert_same(model(bgr, boxes=boxes), predictor(bgra, boxes=boxes))
     batch = predictor([zidane, bgr])
     assert isinstance(batch, list) and len(batch) == 2 and batch[1].keypoint_set is predictor.keypoint_set
 
@@ -259,7 +263,7 @@ def test_runtime_bad_input_names_the_file(simcc, tmp_path):
     with pytest.raises(ValueError, match="bare.onnx: an ONNX model without posekit metadata"):
         posekit.runtime.load(tmp_path / "bare.onnx")
     with pytest.raises(ValueError, match="H x W x 3 uint8"):
-        posekit.runtime.load(simcc[1])(np.zeros((10, 10), np.uint8))
+        posekit.runtime.load(simcc[1])(np.zeros((10, 10, 2), np.uint8))
 
 
 def test_export_default_model_runs_like_torch(tmp_path):

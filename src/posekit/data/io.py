@@ -76,6 +76,25 @@ def load_image(path: str | Path, orientation: bool = False) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def image_array(image: object) -> np.ndarray:
+    """An in-memory image as the predictors take it: H x W x 3 uint8, C-contiguous, channel order kept.
+
+    A grayscale image (H x W or H x W x 1) is repeated to three channels and a fourth (alpha) channel is
+    dropped, as cv2.imread does with such files, so a frame from any camera or a PNG read with
+    IMREAD_UNCHANGED runs as its photo would. Anything else (other channel counts, float or 16-bit
+    pixels, an empty array) is a ValueError naming its shape and dtype: rescaling pixels silently could
+    give a wrong pose, so that stays the caller's choice."""
+    array = np.asarray(image)
+    if array.dtype == np.uint8 and array.size and (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 1)):
+        array = np.repeat(array.reshape(array.shape[0], array.shape[1], 1), 3, axis=2)
+    elif array.dtype == np.uint8 and array.size and array.ndim == 3 and array.shape[2] == 4:
+        array = array[..., :3]
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
+        raise ValueError(f"an image array must be H x W x 3 uint8 (or grayscale, or with an alpha channel) "
+                         f"and not empty, got shape {array.shape} dtype {array.dtype}")
+    return np.ascontiguousarray(array)
+
+
 def _jpeg_size(head: bytes) -> tuple[int, int] | None:
     pos = 2
     while pos + 9 < len(head):

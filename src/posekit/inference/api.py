@@ -106,15 +106,13 @@ class PoseModel:
 
 
 def as_rgb(image: ImageLike, rgb: bool = False) -> np.ndarray:
-    """A path (read as RGB) or an H x W x 3 uint8 array (BGR unless rgb=True) -> RGB array."""
-    from posekit.data.io import load_image
+    """A path (read as RGB) or an H x W x 3 uint8 array (BGR unless rgb=True; grayscale and a fourth,
+    alpha channel are taken too: data.io.image_array) -> RGB array."""
+    from posekit.data.io import image_array, load_image
     if isinstance(image, (str, Path)):
         return load_image(image, orientation=True)
-    array = np.asarray(image)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
-        raise ValueError(f"an image array must be H x W x 3 uint8 and not empty, got shape {array.shape} "
-                         f"dtype {array.dtype}")
-    return np.ascontiguousarray(array if rgb else array[..., ::-1])
+    array = image_array(image)
+    return array if rgb else np.ascontiguousarray(array[..., ::-1])
 
 
 def keypoint_box(keypoints: np.ndarray) -> tuple[float, float, float, float]:

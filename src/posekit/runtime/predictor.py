@@ -188,15 +188,12 @@ def _concatenate(outputs: list[Any]) -> Any:
 
 
 def read_image(image: ImageLike, rgb: bool) -> tuple[np.ndarray, bool]:
-    """A path (read as RGB) or an H x W x 3 uint8 array -> (array, whether it is RGB)."""
+    """A path (read as RGB) or an H x W x 3 uint8 array (grayscale and a fourth, alpha channel are taken
+    too: data.io.image_array) -> (array, whether it is RGB)."""
+    from posekit.data.io import image_array, load_image
     if isinstance(image, (str, Path)):
-        from posekit.data.io import load_image
         return load_image(image, orientation=True), True
-    array = np.asarray(image)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or not array.size:
-        raise ValueError(f"an image array must be H x W x 3 uint8 and not empty, got shape {array.shape} "
-                         f"dtype {array.dtype}")
-    return np.ascontiguousarray(array), rgb
+    return image_array(image), rgb
 
 
 def _session(path: Path, threads: int) -> Any:
