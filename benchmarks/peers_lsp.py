@@ -78,17 +78,22 @@ def score(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------- models
-def run_posekit(paths: list[str], model: str | None = None, detector: str | None = None) -> tuple[np.ndarray, float]:
+def run_posekit(paths: list[str], model: str | None = None, detector: str | None = None,
+                boxes: Sequence[np.ndarray] | None = None) -> tuple[np.ndarray, float]:
+    """boxes: one (1, 4) x, y, w, h per image, given to the model instead of the whole image or a detector."""
     import posekit
     whole_image = posekit.load(model)
     found = posekit.load(model, detector=detector) if detector else None
     names = whole_image.keypoint_set.names
     index = [names.index(n) for n in LIMBS]
     preds, seconds = [], 0.0
-    for path in paths:
+    for i, path in enumerate(paths):
         image = load_image(path)
         start = time.perf_counter()
-        persons = found(image, rgb=True) if found is not None else []
+        if boxes is not None:
+            persons = whole_image(image, boxes=boxes[i], rgb=True)
+        else:
+            persons = found(image, rgb=True) if found is not None else []
         if not persons:  # no detector, or nobody found: the whole image as the box (and its refine step)
             persons = whole_image(image, rgb=True)
         seconds += time.perf_counter() - start
