@@ -24,7 +24,6 @@ import numpy as np
 from peers_lsp import SHARED, run_posekit, score, test_sets
 
 from posekit.data.readers import read_lsp, read_lspet
-
 from posekit.inference.model_file import DEFAULT_MODEL, read_model_file, save_model_file
 from posekit.models.safe_load import load_weights_only
 from posekit.training.checkpoint import network_weights
