@@ -42,3 +42,18 @@ def test_cuda_on_a_cpu_build_is_a_one_line_error(verb, capsys):
     assert main([*verb, "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--device cuda" in err
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "Permission denied", "/data/out"),
+                                   OSError(28, "No space left on device", "/data/out/x.json")])
+def test_os_errors_are_one_line_naming_the_path(error, monkeypatch, capsys):
+    """Not only a missing file: a folder without write permission or a full disk is an error line naming
+    its path (exit 2), never a traceback."""
+    import posekit.commands.models as models
+
+    def fail(args):
+        raise error
+    monkeypatch.setattr(models, "run", fail)
+    assert main(["models"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("posekit models: error: ") and error.filename in err and "\n" not in err

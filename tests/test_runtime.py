@@ -249,6 +249,22 @@ def test_export_bad_input_is_one_line(case, simcc, tmp_path, capsys):
     assert not (tmp_path / out).exists()
 
 
+def test_export_disk_full_names_the_out_file(simcc, tmp_path, capsys, monkeypatch):
+    """A write that fails (here a full disk) is one line naming --out, not its temporary file, and
+    leaves neither file behind."""
+    import errno
+    import os as os_module
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, os_module.strerror(errno.ENOSPC))
+    monkeypatch.setattr("posekit.commands.export.os.replace", full)
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(simcc[0]), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"posekit export: error: {out}: cannot write it (No space left on device)"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_runtime_bad_input_names_the_file(simcc, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.onnx: no such ONNX file"):
         posekit.runtime.load(tmp_path / "missing.onnx")

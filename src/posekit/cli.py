@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (CliError, ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
-        # Library errors carry messages that name the file or key; print that, not a traceback.
+    except (CliError, ValueError, KeyError, OSError, RuntimeError) as exc:
+        # Library errors carry messages that name the file or key; print that, not a traceback. OSError
+        # (not only a missing file): a full disk or a folder without write permission names its path too.
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"posekit {args.verb}: error: {message}", file=sys.stderr)
         return 2

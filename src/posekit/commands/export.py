@@ -91,6 +91,8 @@ def export_pose_model(model: Any, out: str | Path, opset: int = 17) -> ModelMeta
             entry.key, entry.value = key, value
         onnx.save(proto, str(partial))
         os.replace(partial, out)
+    except OSError as exc:  # name the file the user asked for, not the temporary one beside it
+        raise OSError(f"{out}: cannot write it ({exc.strerror or exc})") from None
     finally:
         partial.unlink(missing_ok=True)
     return metadata
