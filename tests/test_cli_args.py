@@ -57,3 +57,16 @@ def test_os_errors_are_one_line_naming_the_path(error, monkeypatch, capsys):
     assert main(["models"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("posekit models: error: ") and error.filename in err and "\n" not in err
+
+
+def test_a_closed_pipe_stops_quietly(monkeypatch, capsys):
+    """`posekit models | head -1`: the reader leaves, the verb stops with 141 (as Unix tools do), no
+    traceback and no error line."""
+    import posekit.commands.models as models
+
+    def closed(args):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(models, "run", closed)
+    monkeypatch.setattr("posekit.cli.os.dup2", lambda *a: None)  # leave pytest's own stdout alone
+    assert main(["models"]) == 141
+    assert capsys.readouterr().err == ""

@@ -29,6 +29,25 @@ def test_coco_table_and_json(xtcoco, capsys):
     assert "AP50" in table and "0.861" in table and "0.993" in table
 
 
+def test_results_for_part_of_the_set_are_said_to_be(xtcoco, tmp_path, capsys):
+    """COCO's protocol counts the persons of images without a prediction as missed: correct, but results
+    for part of a set read as a low AP, so the table says how many labelled images they cover."""
+    gt = str(xtcoco / "example_coco_val.json")
+    preds = json.loads((xtcoco / "example_coco_preds.json").read_text())
+    rc, out, _ = _score(capsys, "--gt", gt, "--results", str(xtcoco / "example_coco_preds.json"), "--json")
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert rc == 0 and "note:" not in out and summary["covered_images"] == summary["labelled_images"] > 1
+    first = preds[0]["image_id"]
+    part = tmp_path / "part.json"
+    part.write_text(json.dumps([p for p in preds if p["image_id"] == first]))
+    rc, out, _ = _score(capsys, "--gt", gt, "--results", str(part), "--json")
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert rc == 0 and summary["covered_images"] == 1
+    assert (f"note: the results predict on 1 of the {summary['labelled_images']} ground-truth images with "
+            "labelled persons; the persons of the others count as missed") in out
+    assert summary["stats"]["AP"] < 0.861
+
+
 def test_crowdpose_and_wholebody_are_inferred(xtcoco, capsys):
     rc, out, _ = _score(capsys, "--gt", str(xtcoco / "example_crowdpose_val.json"),
                         "--results", str(xtcoco / "example_crowdpose_preds.json"), "--json")

@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `posekit ... | head`: the reader left; stop quietly, as Unix tools do
+        try:  # Python flushes stdout at exit, which would fail on the closed pipe again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout without a file descriptor (captured): nothing to flush
+            pass
+        return 141
     except (CliError, ValueError, KeyError, OSError, RuntimeError) as exc:
         # Library errors carry messages that name the file or key; print that, not a traceback. OSError
         # (not only a missing file): a full disk or a folder without write permission names its path too.

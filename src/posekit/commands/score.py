@@ -37,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
     if summary["matched_by_file_name"]:
         print(f"results' image_ids are not the ground truth's: {summary['matched_by_file_name']} predictions "
               "matched to its images by file_name")
+    if summary["metric"] != "pck" and summary["covered_images"] < summary["labelled_images"]:
+        # (PCK says the same in its own last line.) Not an error: COCO's protocol scores every GT image,
+        # but results for a part of a set read as a low AP unless this is said.
+        print(f"note: the results predict on {summary['covered_images']} of the {summary['labelled_images']} "
+              "ground-truth images with labelled persons; the persons of the others count as missed")
     stats = summary["stats"]
     if summary["metric"] == "wholebody":
         columns = list(stats["wholebody"])

@@ -146,8 +146,10 @@ def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str
     Predictions whose image_ids are not the GT's but whose file_names all are (`posekit predict` without
     --images-json numbers files by position) are matched by file name.
     Returns {gt, results, keypoint_set, results_set, joints (the scored joints' names), metric, stats,
-    matched_by_file_name (how many predictions were)}; a statistic that cannot be defined (no GT person
-    in its range or group) is None."""
+    matched_by_file_name (how many predictions were), labelled_images (GT images with a person whose
+    keypoints are labelled), covered_images (how many of those the results predict on: the persons of the
+    others count as missed, so an AP of results for part of a set reads low)}; a statistic that cannot be
+    defined (no GT person in its range or group) is None."""
     if metric != "auto" and metric not in METRICS:
         raise ValueError(f"unknown metric '{metric}'; choose auto or one of {', '.join(METRICS)}")
     gt, gt_name = _load_gt(gt_path)
@@ -177,5 +179,9 @@ def score_files(gt_path: str | Path, results_path: str | Path, keypoint_set: str
         evaluator = PCKEvaluator(gt, scored, alpha=0.2, name=gt_name)
         stats = {k: (None if isinstance(v, float) and math.isnan(v) else v)
                  for k, v in evaluator.evaluate(results, source=results_name).items()}
+    labelled = {a["image_id"] for a in gt.get("annotations", [])
+                if not a.get("iscrowd", 0) and any(v > 0 for v in (a.get("keypoints") or [])[2::3])}
+    covered = labelled & {r["image_id"] for r in results}
     return {"gt": str(gt_path), "results": str(results_path), "keypoint_set": kset.name, "results_set": rset.name,
-            "joints": list(scored.names), "metric": metric, "stats": stats, "matched_by_file_name": by_name}
+            "joints": list(scored.names), "metric": metric, "stats": stats, "matched_by_file_name": by_name,
+            "labelled_images": len(labelled), "covered_images": len(covered)}
