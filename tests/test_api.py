@@ -130,6 +130,9 @@ def test_load_zoo_name_with_weights_and_clear_errors(tiny_model_file, tmp_path):
         load("rtmpose-t")
     with pytest.raises(FileNotFoundError, match="neither a file nor a zoo model"):
         load(tmp_path / "missing.pt")
+    for source in (None, "default", tiny_model_file):  # weights a file would drop: an error, not ignored
+        with pytest.raises(ValueError, match="weights= goes with a zoo name"):
+            load(source, weights=tiny_model_file)
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="junk.pt") as error:

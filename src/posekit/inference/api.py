@@ -130,6 +130,11 @@ def load(source: str | Path | None = None, weights: str | Path | None = None, de
     detector: an RTMDet ONNX path or a callable for top-down models (default: whole image as the box).
     """
     from posekit.inference.model_file import DEFAULT_MODEL
+    if weights is not None and (source is None or str(source) == "default" or Path(source).is_file()):
+        # A file or the default model carries its own weights; taking it would drop the caller's silently.
+        raise ValueError(f"posekit.load(weights='{weights}'): weights= goes with a zoo name, e.g. "
+                         f"posekit.load('rtmpose-t', weights='{weights}'); a model file or checkpoint is itself "
+                         "the first argument")
     if source is None or (str(source) == "default" and not Path(source).is_file()):
         if not DEFAULT_MODEL.is_file():
             raise FileNotFoundError(f"{DEFAULT_MODEL}: the default model file is missing from this install")
