@@ -125,3 +125,12 @@ def test_video_options_on_images_are_an_error_not_ignored(tiny_model, folder, tm
     code, _, stderr = run(capsys, str(folder), "--out", str(tmp_path / "o"), "--checkpoint", str(tiny_model),
                           "--track")
     assert code == 2 and "--track, --smooth and --max-frames are for a video or a camera" in stderr
+
+
+def test_a_zoo_name_as_checkpoint_says_what_the_cli_wants(folder, tmp_path, capsys):
+    """`--checkpoint rtmpose-t` names an architecture, not weights: one line in the CLI's own words (no
+    Python keyword to pass), before any image is read."""
+    assert main(["predict", str(folder), "--out", str(tmp_path / "out"), "--checkpoint", "rtmpose-t"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("posekit predict: error: --checkpoint rtmpose-t: a zoo name alone has no trained weights; give "
+                   "a checkpoint or model file of it (or leave --checkpoint out for the default model)")
