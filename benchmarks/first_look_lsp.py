@@ -29,25 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers_lsp  # noqa: E402
 
 from posekit.data.io import load_image  # noqa: E402
-from posekit.data.transforms.geometry import keep_second, refine_box  # noqa: E402
 
 DETECTOR = peers_lsp.SHARED / "weights" / "rtmdet_nano_person_end2end.onnx"
 VARIANTS = ("whole", "tiles", "tiles-final", "detector", "either")
 TILE = 0.6
-
-
-def closer_looks(predictor, image: np.ndarray, results: list[dict]) -> list[dict]:
-    """The shipped closer looks from a first look's results (inference.predictor's loop)."""
-    for _ in range(predictor.refine_looks):
-        box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0],
-                         padding=predictor.refine)
-        if box is None:
-            break
-        closer = predictor._topdown(image, 0, np.append(box, 1.0)[None])
-        if not keep_second(closer[0]["score"]):
-            break
-        results = closer
-    return results
 
 
 def tiles(width: int, height: int) -> np.ndarray:
@@ -75,16 +60,16 @@ def first_looks(model, detector, paths: list[str]) -> tuple[dict[str, np.ndarray
         height, width = image.shape[:2]
         with timed("whole"):
             whole = predictor._topdown(image, 0, np.array([[0.0, 0.0, width, height, 1.0]]), True)
-            whole_line = closer_looks(predictor, image, whole)
+            whole_line = predictor.closer_looks(image, 0, whole)
         with timed("tiles"):
             tile_looks = [whole] + [[r] for r in predictor._topdown(image, 0, tiles(width, height))]
-            best_tile = closer_looks(predictor, image, max(tile_looks, key=lambda r: r[0]["score"]))
+            best_tile = predictor.closer_looks(image, 0, max(tile_looks, key=lambda r: r[0]["score"]))
         with timed("tiles-final"):
-            tile_lines = [whole_line] + [closer_looks(predictor, image, r) for r in tile_looks[1:]]
+            tile_lines = [whole_line] + [predictor.closer_looks(image, 0, r) for r in tile_looks[1:]]
         with timed("detector"):
             boxes = detector(image)
             order = np.argsort(-boxes[:, 4])[:2] if len(boxes) else []
-            box_lines = [closer_looks(predictor, image, predictor._topdown(image, 0, boxes[i][None])) for i in order]
+            box_lines = [predictor.closer_looks(image, 0, predictor._topdown(image, 0, boxes[i][None])) for i in order]
         picks = {"whole": whole_line, "tiles": best_tile,
                  "tiles-final": max(tile_lines, key=lambda r: r[0]["score"]),
                  "detector": box_lines[0] if box_lines else whole_line,

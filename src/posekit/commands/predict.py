@@ -200,23 +200,14 @@ def build_model(args: argparse.Namespace, detector: Any) -> Any:
         model = PoseModel(estimator, cfg.paradigm, detector=detector, device=device, flip_test=not args.no_flip,
                           name=cfg.model.name)
     else:
-        if args.checkpoint and not Path(args.checkpoint).is_file() and is_zoo_name(args.checkpoint):
+        from posekit.models.zoo import is_model_name
+        if args.checkpoint and not Path(args.checkpoint).is_file() and is_model_name(args.checkpoint):
             raise ValueError(f"--checkpoint {args.checkpoint}: a zoo name alone has no trained weights; give a "
                              "checkpoint or model file of it (or leave --checkpoint out for the default model)")
         model = load(args.checkpoint, detector=detector, device=device, flip_test=not args.no_flip)
     if args.kpt_threshold is None:
         args.kpt_threshold = model.keypoint_threshold
     return model
-
-
-def is_zoo_name(name: str) -> bool:
-    """Whether `name` is a model zoo entry (`posekit models`), as opposed to a file path."""
-    from posekit.models.zoo import get_entry
-    try:
-        get_entry(name)
-    except (KeyError, ValueError):
-        return False
-    return True
 
 
 def threshold_note(count: int, what: str, threshold: float, drawn: bool = True) -> str:

@@ -142,11 +142,9 @@ def load(source: str | Path | None = None, weights: str | Path | None = None, de
     path = Path(source)
     if path.is_file():
         return _from_file(path, detector, device, flip_test, expect=None)
-    from posekit.models.zoo import get_entry
-    try:
-        get_entry(str(source))
-    except (KeyError, ValueError):
-        raise FileNotFoundError(f"{source}: neither a file nor a zoo model name (see `posekit models`)") from None
+    from posekit.models.zoo import is_model_name
+    if not is_model_name(str(source)):
+        raise FileNotFoundError(f"{source}: neither a file nor a zoo model name (see `posekit models`)")
     if weights is None:
         raise ValueError(f"posekit.load('{source}'): a zoo name needs weights= (a posekit model file or checkpoint); "
                          "without trained weights the model would predict noise")

@@ -69,7 +69,12 @@ class Predictor:
             return self._bottomup(image, image_id)
         whole_image = boxes is None and self.detector is None
         results = self._topdown(image, image_id, self.boxes_for(image, boxes), whole_image)
-        for _ in range(self.refine_looks if self.refine and whole_image and results else 0):
+        return self.closer_looks(image, image_id, results) if whole_image else results
+
+    def closer_looks(self, image: np.ndarray, image_id: int, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The refine step after a first look's `results` (one person): up to `refine_looks` looks, each
+        at a crop around the last kept look's keypoints; none when refine is off."""
+        for _ in range(self.refine_looks if self.refine and results else 0):
             box = refine_box(np.asarray(results[0]["keypoints"]), image.shape[1], image.shape[0],
                              padding=self.refine)
             if box is None:

@@ -124,6 +124,15 @@ def get_entry(name: str) -> ZooEntry:
     return _ZOO[name]
 
 
+def is_model_name(name: str) -> bool:
+    """Whether `name` is a registered zoo model (`posekit models`), as opposed to, say, a file path."""
+    try:
+        get_entry(name)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
 def build_model(name: str, keypoint_set: str | None = None, input_size: tuple[int, int] | None = None,
                 **params: Any) -> nn.Module:
     """Model `name` for a keypoint set and (w, h) input size (None: the entry's defaults), freshly
